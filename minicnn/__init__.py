@@ -1,0 +1,11 @@
+"""minicnn: a from-scratch deep-learning engine on NumPy (CPU) and CuPy (GPU)."""
+from .backend import (cupy_available, get_array_module, get_backend, set_backend, to_device,
+                      to_numpy)
+from .function import Function, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, as_tensor
+from .gradcheck import GradcheckError, gradcheck
+from .rng import get_rng_state, manual_seed, set_rng_state
+from . import functional, nn
+from .functional import concatenate, pad, stack
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Differentiable ops: each is a Function (forward + backward side by side) and a
+lowercase wrapper, which is what users call."""
+from .array import broadcast_to, concatenate, flatten, getitem, pad, reshape, stack, transpose
+from .math import (add, cast, clip, div, exp, log, matmul, max, mean, mul, neg, pow, sqrt, sub,
+                   sum)

@@ -1,0 +1,30 @@
+"""Shared fixtures: ``xp`` runs a test on NumPy, and on CuPy when a GPU is usable."""
+import numpy as np
+import pytest
+
+import minicnn as mc
+
+BACKENDS = ["numpy", pytest.param("cupy", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=BACKENDS)
+def xp(request):
+    """The array module under test; sets it as the current backend for the test."""
+    if request.param == "cupy" and not mc.cupy_available():
+        pytest.skip("CuPy with a usable GPU is not available")
+    mc.set_backend(request.param)
+    yield mc.backend.backend_module(request.param)
+    mc.set_backend("numpy")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_library_state():
+    mc.manual_seed(0)
+    yield
+    mc.set_backend("numpy")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
