@@ -98,7 +98,8 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), argmax (int32 flat index h*W + w into the plane).
 
     Windows are clipped to the input (padding is -inf, so it never wins); the first
-    maximum in (i, j) order wins ties; a NaN wins (and stays) as in PyTorch.
+    maximum in (i, j) order wins ties; a NaN wins (and stays) as in PyTorch. A window that
+    sees only padding (possible with dilation) gives -inf and arg-max -1 (no gradient).
     """
     N, C, H, W = x.shape
     y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
@@ -113,6 +114,10 @@ def maxpool_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo):
             for ow in range(Wo):
                 w0 = ow * sw - pw
                 j_lo, j_hi = _valid_range(w0, dw, W, kw)
+                if i_lo == i_hi or j_lo == j_hi:        # (dilated) window entirely in the padding
+                    y[n, c, oh, ow] = -np.inf
+                    argmax[n, c, oh, ow] = -1
+                    continue
                 h_best = h0 + i_lo * dh
                 w_best = w0 + j_lo * dw
                 best = src[h_best, w_best]
@@ -145,5 +150,7 @@ def maxpool_backward(gy, argmax, H, W):
         out = dx[n, c]
         for oh in range(Ho):
             for ow in range(Wo):
-                out[argmax[n, c, oh, ow]] += gy[n, c, oh, ow]
+                k = argmax[n, c, oh, ow]
+                if k >= 0:
+                    out[k] += gy[n, c, oh, ow]
     return dx.reshape((N, C, H, W))

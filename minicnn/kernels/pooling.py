@@ -7,7 +7,8 @@ With ``ceil_mode`` the last window may hang past the right padding; the extra pa
 only makes the slices rectangular and is never counted.
 
 ``argmax`` (the max-pool state kept for backward) is, like PyTorch's ``return_indices``,
-the flat index ``h*W + w`` of the winner in its (unpadded) H×W plane.
+the flat index ``h*W + w`` of the winner in its (unpadded) H×W plane (-1 for a dilated
+window that sees only padding; its output is -inf and it passes no gradient).
 """
 import numpy as np
 
@@ -52,7 +53,8 @@ def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
     Ho, Wo = out_hw
     h = xp.arange(Ho).reshape(Ho, 1) * stride[0] - padding[0] + i * dilation[0]
     w = xp.arange(Wo).reshape(1, Wo) * stride[1] - padding[1] + j * dilation[1]
-    return y, h * W + w
+    inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)         # False only if a window sees no input
+    return y, xp.where(inside, h * W + w, -1)
 
 
 def maxpool_backward(gy, argmax, x_shape):
@@ -62,7 +64,9 @@ def maxpool_backward(gy, argmax, x_shape):
     N, C, H, W = x_shape
     dx = xp.zeros((N * C, H * W), dtype=gy.dtype)
     planes = xp.arange(N * C).reshape(N * C, 1)
-    scatter_add(dx, (planes, argmax.reshape(N * C, -1)), gy.reshape(N * C, -1))
+    winner = argmax.reshape(N * C, -1)
+    gy = xp.where(winner >= 0, gy.reshape(N * C, -1), 0)          # -1: the window saw only padding
+    scatter_add(dx, (planes, xp.maximum(winner, 0)), gy)
     return dx.reshape(x_shape)
 
 
