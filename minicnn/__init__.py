@@ -9,3 +9,4 @@ from . import functional, nn
 from .functional import concatenate, pad, stack
 
 __version__ = "0.1.0"
+from . import amp
