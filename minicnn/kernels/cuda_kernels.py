@@ -19,7 +19,7 @@ float32 on the device: a Python float would be a float64 and drag the sums along
 from numba import cuda
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
     """cols[(c*kh + i)*kw + j, (n*Ho + oh)*Wo + ow] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw].
 
@@ -49,7 +49,7 @@ def im2col_kernel(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
         item += step
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def col2im_kernel(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, zero):
     """dx[n, c, h, w] = sum of the cols entries im2col copied from pixel (h, w).
 
@@ -82,7 +82,7 @@ def col2im_kernel(cols, dx, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, zero):
         item += step
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maxpool_forward_kernel(x, y, argmax, kh, kw, sh, sw, ph, pw, dh, dw):
     """y[n,c,oh,ow] = max over the window; argmax = h*W + w of the (first) maximum.
 
@@ -118,7 +118,7 @@ def maxpool_forward_kernel(x, y, argmax, kh, kw, sh, sw, ph, pw, dh, dw):
         item += step
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def maxpool_backward_kernel(gy, argmax, gx):
     """gx[n, c, argmax[n,c,oh,ow]] += gy[n,c,oh,ow]; gx is (N, C, H*W), zeroed by the caller.
 
@@ -139,7 +139,7 @@ def maxpool_backward_kernel(gy, argmax, gx):
         item += step
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lrn_forward_kernel(x, y, s, before, after, alpha, neg_beta, k, zero):
     """s = k + alpha * sum_{j=c-before}^{c+after} x_j^2 (channels outside [0, C) are zero);
     y = x * s^(-beta). x, y, s: (N, C, S). ``alpha`` is already the effective alpha."""
@@ -161,7 +161,7 @@ def lrn_forward_kernel(x, y, s, before, after, alpha, neg_beta, k, zero):
         item += step
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lrn_backward_kernel(x, s, gy, gx, before, after, coef, neg_beta, zero):
     """gx_i = gy_i s_i^(-beta) - coef x_i sum_{j: i in W(j)} gy_j x_j s_j^(-beta) / s_j,
     coef = 2 beta alpha; (before, after) is the *mirrored* window ((size-1)//2, size//2).
