@@ -165,14 +165,15 @@ def test_lrn_rejects_bad_arguments(xp):
 
 
 @pytest.mark.parametrize("size,shape", [(2, (2, 6, 3)), (3, (2, 5, 3, 3)), (5, (2, 9, 4, 3)), (4, (1, 3, 2, 2))])
-def test_lrn_matches_torch_forward_and_backward(xp, rng, kernels, size, shape):
+@pytest.mark.parametrize("beta", [0.75, 1.3])
+def test_lrn_matches_torch_forward_and_backward(xp, rng, kernels, size, shape, beta):
     torch = _torch()
     x_np, gy = rng.standard_normal(shape) * 3, rng.standard_normal(shape)
     x = mc.Tensor(xp.asarray(x_np), requires_grad=True)
-    y = F.local_response_norm(x, size, alpha=0.1, beta=0.75, k=2.0)
+    y = F.local_response_norm(x, size, alpha=0.1, beta=beta, k=2.0)
     y.backward(xp.asarray(gy))
     xt = torch.tensor(x_np, requires_grad=True)
-    yt = torch.nn.functional.local_response_norm(xt, size, alpha=0.1, beta=0.75, k=2.0)
+    yt = torch.nn.functional.local_response_norm(xt, size, alpha=0.1, beta=beta, k=2.0)
     yt.backward(torch.tensor(gy))
     np.testing.assert_allclose(mc.to_numpy(y.data), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(mc.to_numpy(x.grad.data), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
