@@ -115,6 +115,7 @@ def lrn_forward(x, size, alpha, beta, k):
 
 def lrn_backward(x, s, gy, size, alpha, beta):
     if use_numba(x):
+        x, s = np.ascontiguousarray(x), np.ascontiguousarray(s)
         gy = np.ascontiguousarray(gy, dtype=x.dtype)
         gx = np.empty_like(x)
         cast = x.dtype.type
