@@ -68,3 +68,11 @@ def test_cross_entropy_matches_torch(xp, rng, reduction):
     lt.backward(torch.tensor(gy))
     np.testing.assert_allclose(mc.to_numpy(loss.data), lt.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(mc.to_numpy(z.grad.data), zt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.int64])
+def test_cross_entropy_accepts_any_integer_label_dtype(xp, rng, dtype):
+    z = randt(xp, rng, 3, 4, requires_grad=False)
+    expected = F.cross_entropy(z, xp.asarray([3, 0, 2], dtype=np.int64)).data
+    got = F.cross_entropy(z, xp.asarray([3, 0, 2], dtype=dtype)).data   # e.g. uint8 MNIST labels
+    np.testing.assert_allclose(mc.to_numpy(got), mc.to_numpy(expected), rtol=1e-14)
