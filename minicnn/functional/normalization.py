@@ -42,31 +42,35 @@ class BatchNorm(Function):
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
         axes = (0,) + tuple(range(2, x.ndim))
-        m = x.size // x.shape[1]
+        per_channel = (1, -1) + (1,) * (x.ndim - 2)      # (C,) -> broadcastable against x
+        m = x.size // x.shape[1]                          # values per channel
         use_batch_stats = self.training or self.running_mean is None or self.running_var is None
         if use_batch_stats:
             if m <= 1:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input {x.shape}")
             mean = x.mean(axis=axes)
-            centered = x - mean.reshape((1, -1) + (1,) * (x.ndim - 2))
-            var = (centered * centered).mean(axis=axes)
+            centered = x - mean.reshape(per_channel)
+            var = (centered * centered).mean(axis=axes)   # biased: this is what normalises
             if self.training and self.running_mean is not None:
-                for running, stat in ((self.running_mean, mean), (self.running_var, var * (m / (m - 1)))):
+                unbiased_var = var * (m / (m - 1))
+                for running, stat in ((self.running_mean, mean), (self.running_var, unbiased_var)):
                     _channel_view("batch_norm", x, running, "running statistics")
                     running *= 1 - self.momentum
                     running += (self.momentum * stat).astype(running.dtype, copy=False)
         else:
-            mean = _channel_view("batch_norm", x, self.running_mean, "running_mean").reshape(-1).astype(x.dtype, copy=False)
-            var = _channel_view("batch_norm", x, self.running_var, "running_var").reshape(-1).astype(x.dtype, copy=False)
-            centered = x - mean.reshape((1, -1) + (1,) * (x.ndim - 2))
+            mean, var = (_channel_view("batch_norm", x, stat, name).reshape(-1).astype(x.dtype, copy=False)
+                         for stat, name in ((self.running_mean, "running_mean"), (self.running_var, "running_var")))
+            centered = x - mean.reshape(per_channel)
         inv_std = 1 / xp.sqrt(var + self.eps)
-        xhat = centered * inv_std.reshape((1, -1) + (1,) * (x.ndim - 2))
-        y = xhat
+        xhat = centered * inv_std.reshape(per_channel)
+        del centered
         if weight is not None:
-            y = y * _channel_view("batch_norm", x, weight, "weight")
-        if bias is not None:
-            y = y + _channel_view("batch_norm", x, bias, "bias")
+            y = xhat * _channel_view("batch_norm", x, weight, "weight")
+            if bias is not None:
+                y += _channel_view("batch_norm", x, bias, "bias")
+        else:
+            y = xhat if bias is None else xhat + _channel_view("batch_norm", x, bias, "bias")
         need_x = self.needs_input_grad[0]
         need_xhat = (need_x and use_batch_stats) or (self.has_weight and self.needs_input_grad[1])
         self.xhat = xhat if need_xhat else None
