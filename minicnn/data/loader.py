@@ -2,13 +2,14 @@
 
 Reproducible order. The loader has a ``seed`` (given, or drawn once from the library RNG when
 it is built, so ``minicnn.manual_seed`` fixes it). Epoch ``e`` visits the samples in the order
-``default_rng([seed, e]).permutation(n)`` and its random transforms draw from
-``default_rng([seed, e, 1])``. The order of an epoch depends on nothing but (seed, epoch):
-not on how many batches were drawn before, on prefetching, or on the model's own use of the
-library RNG. To resume at epoch e, restore ``loader.load_state_dict(saved)`` (or build it with
-the same seed) and ``loader.set_epoch(e)``; iterating then replays epoch e exactly.
-Each ``iter(loader)`` uses the current epoch and then advances it by one, so a plain
-``for epoch in ...: for x, y in loader`` walks epochs 0, 1, 2, ...
+``default_rng([seed, e]).permutation(n)`` and the random transforms of its batch b draw
+from ``default_rng([seed, e, 1, b])``. A batch depends on nothing but (seed, epoch, b): not on
+how many batches were drawn before, on prefetching, or on the model's own use of the library
+RNG. To resume at epoch e, restore ``loader.load_state_dict(saved)`` (or build it with the same
+seed) and ``loader.set_epoch(e)``; iterating then replays epoch e exactly, and
+``loader.iter_from(b)`` replays it from batch b on (mid-epoch resume) without computing the
+skipped batches. Each ``iter(loader)`` uses the current epoch and then advances it by one, so
+a plain ``for epoch in ...: for x, y in loader`` walks epochs 0, 1, 2, ...
 """
 import math
 import queue
@@ -70,17 +71,22 @@ class DataLoader:
         return np.random.default_rng([self.seed, int(epoch)]).permutation(n)
 
     def __iter__(self):
+        return self.iter_from(0)
+
+    def iter_from(self, start_batch):
+        """Iterate the current epoch from batch ``start_batch`` on (then advance the epoch)."""
+        if not 0 <= start_batch <= len(self):
+            raise ValueError(f"DataLoader.iter_from: expected 0 <= start_batch <= {len(self)}, got {start_batch}")
         epoch = self.epoch
         self.epoch += 1
-        batches = self._batches(epoch, backend_module())
+        batches = self._batches(epoch, int(start_batch), backend_module())
         return _prefetched(batches, self.prefetch) if self.prefetch else batches
 
-    def _batches(self, epoch, xp):
+    def _batches(self, epoch, start_batch, xp):
         order = self.order(epoch)
-        augment_rng = np.random.default_rng([self.seed, int(epoch), 1])
-        stop = len(self) * self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            yield self._make_batch(order[start:start + self.batch_size], xp, augment_rng)
+        for b in range(start_batch, len(self)):
+            augment_rng = np.random.default_rng([self.seed, int(epoch), 1, b])
+            yield self._make_batch(order[b * self.batch_size:(b + 1) * self.batch_size], xp, augment_rng)
 
     def _make_batch(self, indices, xp, rng):
         if hasattr(self.dataset, "get_batch"):

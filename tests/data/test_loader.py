@@ -98,6 +98,19 @@ def test_resume_replays_the_order_and_augmentation_of_an_epoch():
     np.testing.assert_array_equal(collect(resumed)[0][0], run[0][0][0])
 
 
+def test_iter_from_replays_the_rest_of_an_epoch_exactly():
+    augment = T.Compose([T.RandomCrop(2, padding=1), T.RandomHorizontalFlip()])
+    loader = DataLoader(make_dataset(20), batch_size=3, shuffle=True, transform=augment, seed=4)
+    loader.set_epoch(1)
+    full = collect(loader)
+    loader.set_epoch(1)
+    rest = [(mc.to_numpy(x), mc.to_numpy(y)) for x, y in loader.iter_from(4)]
+    assert len(rest) == len(full) - 4 and loader.epoch == 2
+    for (x1, y1), (x2, y2) in zip(full[4:], rest):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+
+
 def test_dataset_transform_then_loader_transform_on_whole_batches():
     calls = []
 
