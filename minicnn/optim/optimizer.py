@@ -139,7 +139,7 @@ class Optimizer:
             restored = {}
             for k, v in entries.items():
                 v = v.data if isinstance(v, Tensor) else v
-                if np.ndim(v) == 0:
+                if np.ndim(v) == 0 and (k == "step" or p.shape != ()):  # counters, not buffers
                     restored[k] = v.item() if hasattr(v, "item") else v
                     continue
                 if tuple(np.shape(v)) != tuple(p.shape):

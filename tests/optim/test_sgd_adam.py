@@ -223,3 +223,22 @@ def test_optimizer_updates_on_the_current_backend(xp):
     assert mc.get_array_module(w.data) is xp
     assert mc.get_array_module(opt.state_dict()["state"][0]["exp_avg"]) is xp
     assert isinstance(opt, Optimizer)
+
+
+def test_scalar_parameter_state_survives_a_round_trip():
+    def run(opt, w, steps):
+        for _ in range(steps):
+            w.grad = mc.Tensor(w.data * 2.0 + 1.0)
+            opt.step()
+    w = Parameter(np.array(1.5))
+    opt = SGD([w], lr=0.1, momentum=0.9)
+    run(opt, w, 2)
+    saved = {"state": {0: {k: np.array(v) for k, v in opt.state_dict()["state"][0].items()}},
+             "param_groups": opt.state_dict()["param_groups"]}
+    w2 = Parameter(w.data.copy())
+    opt2 = SGD([w2], lr=0.1, momentum=0.9)
+    opt2.load_state_dict(saved)
+    assert isinstance(opt2.state_dict()["state"][0]["momentum_buffer"], np.ndarray)
+    run(opt, w, 2)
+    run(opt2, w2, 2)
+    assert w.data == w2.data
