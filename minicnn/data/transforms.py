@@ -75,7 +75,8 @@ def interpolation_matrix(in_size, out_size, dtype=np.float64):
 
 class Resize(Transform):
     """Bilinear resize (align_corners=False, no antialias), as ``F.interpolate(mode="bilinear")``
-    and torchvision's tensor Resize. ``size``: (h, w), or an int for the smaller edge (aspect kept).
+    and torchvision's ``Resize(antialias=False)`` on tensors (upscaling, e.g. 28->224, is the same
+    with or without antialias). ``size``: (h, w), or an int for the smaller edge (aspect kept).
     y = A_h @ x @ A_w^T with the two small interpolation matrices: separable and matmul-fast."""
 
     def __init__(self, size):

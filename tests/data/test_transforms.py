@@ -1,6 +1,7 @@
 """Batch transforms: shapes, hand-checked values, torch parity for Resize, PCA noise statistics."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import minicnn as mc
 from minicnn.data import transforms as T
@@ -23,6 +24,31 @@ def test_resize_matches_torch_interpolate_bilinear(in_hw, out, rng):
                                           antialias=False).numpy()
     assert y.shape == ref.shape and y.dtype == np.float32
     np.testing.assert_allclose(y, ref, atol=1e-5, rtol=0)
+
+
+def bilinear_reference(x, out_h, out_w):
+    """Pixel by pixel, the way the formula reads (PyTorch's align_corners=False source index)."""
+    n, c, h, w = x.shape
+    y = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        sy = max((i + 0.5) * h / out_h - 0.5, 0.0)
+        y0 = min(int(sy), h - 1)
+        y1, ly = min(y0 + 1, h - 1), sy - y0
+        for j in range(out_w):
+            sx = max((j + 0.5) * w / out_w - 0.5, 0.0)
+            x0 = min(int(sx), w - 1)
+            x1, lx = min(x0 + 1, w - 1), sx - x0
+            y[:, :, i, j] = ((1 - ly) * ((1 - lx) * x[:, :, y0, x0] + lx * x[:, :, y0, x1])
+                             + ly * ((1 - lx) * x[:, :, y1, x0] + lx * x[:, :, y1, x1]))
+    return y
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9),
+       out_h=st.integers(1, 12), out_w=st.integers(1, 12), seed=st.integers(0, 2 ** 16))
+def test_resize_matmul_form_equals_the_pixel_loop_reference(n, c, h, w, out_h, out_w, seed):
+    x = np.random.default_rng(seed).normal(size=(n, c, h, w))
+    np.testing.assert_allclose(T.Resize((out_h, out_w))(x), bilinear_reference(x, out_h, out_w), atol=1e-12)
 
 
 def test_resize_upscale_by_two_hand_values():
