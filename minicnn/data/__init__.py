@@ -1,7 +1,8 @@
 """Data: IDX/CIFAR readers, FashionMNIST/MNIST/CIFAR10, the DataLoader and batch transforms."""
 from . import transforms
 from .cifar import CIFAR10
-from .datasets import MNIST, ArrayDataset, ChecksumError, FashionMNIST, IDXDataset, Subset
+from .datasets import MNIST, ArrayDataset, FashionMNIST, IDXDataset, Subset
+from .download import ChecksumError
 from .idx import read_idx, write_idx
 from .loader import DataLoader
 

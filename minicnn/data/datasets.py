@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from ..backend import backend_module, to_device
-from .download import ChecksumError, check_digest, download_dir, fetch, search_dirs
+from .download import check_digest, download_dir, fetch, search_dirs
 from .idx import parse_idx, read_bytes
 from .transforms import apply_transform
 
@@ -32,7 +32,7 @@ class ArrayDataset:
         return len(self.targets)
 
     def images(self, indices):
-        """Raw images (n, C, H, W) on the host, before scaling (a view-free copy)."""
+        """Raw images (n, C, H, W) on the host, before scaling (a fancy-indexed copy)."""
         x = self.data[indices]
         return x[:, None] if x.ndim == 3 else x
 
@@ -183,4 +183,4 @@ class MNIST(IDXDataset):
                "8 - eight", "9 - nine"]
 
 
-__all__ = ["ArrayDataset", "Subset", "IDXDataset", "FashionMNIST", "MNIST", "ChecksumError"]
+__all__ = ["ArrayDataset", "Subset", "IDXDataset", "FashionMNIST", "MNIST"]
