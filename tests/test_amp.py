@@ -224,3 +224,33 @@ def test_mixed_precision_rejects_a_non_module_and_a_wide_compute_dtype(rng):
         MixedPrecision(lambda x: x)
     with pytest.raises(ValueError, match="compute_dtype must be a 16-bit float, got float32"):
         MixedPrecision(TinyMLP(np, rng), compute_dtype=np.float32)
+
+
+def test_library_layers_stay_float16_under_amp_and_reach_the_float32_accuracy(xp, rng):
+    """BatchNorm1d/Linear/ReLU/Dropout + cross-entropy + Adam: no layer silently promotes
+    to float32 inside the amp forward, and training ends as accurate as in float32."""
+    from minicnn import functional as F, nn, optim
+    centers = rng.standard_normal((3, 4)) * 3
+    labels = np.arange(96) % 3
+    x = mc.Tensor(xp.asarray((centers[labels] + rng.standard_normal((96, 4))).astype(np.float32)))
+    y = xp.asarray(labels)
+    accuracy = {}
+    for mode in ("float32", "amp"):
+        mc.manual_seed(3)
+        model = nn.Sequential(nn.BatchNorm1d(4), nn.Linear(4, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 3))
+        out_dtypes = set()
+        for m in model.modules():
+            m.register_forward_hook(lambda module, inputs, out: out_dtypes.add(out.dtype))
+        optimizer = optim.Adam(model.parameters(), lr=1e-2)
+        amp = MixedPrecision(model)
+        for _ in range(40):
+            optimizer.zero_grad()
+            F.cross_entropy(amp.forward(x) if mode == "amp" else model(x), y).backward()
+            amp.step(optimizer) if mode == "amp" else optimizer.step()
+        assert out_dtypes == {np.dtype(np.float16) if mode == "amp" else np.dtype(np.float32)}
+        assert all(p.dtype == np.float32 for p in model.parameters())
+        model.eval()
+        with mc.no_grad():
+            accuracy[mode] = float((mc.to_numpy(model(x).data).argmax(axis=1) == labels).mean())
+    assert accuracy["float32"] > 0.9
+    assert accuracy["amp"] >= accuracy["float32"] - 0.03
