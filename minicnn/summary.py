@@ -11,6 +11,9 @@ numbers can be compared with the seed's table:
 - forward/backward pass size is twice (activations and their gradients) the bytes of the
   outputs of leaf modules that have parameters;
 - sizes are in MB = 1e6 bytes.
+
+Total and trainable parameters are those of ``model.parameters()``, so a module the pass does
+not call (GoogLeNet's auxiliary heads in eval mode) has no row but still counts.
 """
 from dataclasses import dataclass, field
 
