@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from ..backend import get_array_module, is_cupy_array
+from .im2col import conv_output_size
 
 # Launch shape of the grid-stride loops. Correct for any values (tests shrink them).
 threads_per_block = 256
@@ -94,18 +95,6 @@ def _launch(kernel_name, n_items, arrays, scalars):
         kernel[blocks, threads_per_block, stream](*device_arrays, *scalars)
 
 
-def _output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
-    """PyTorch's rule: floor((size + 2p - d(k-1) - 1)/s) + 1; ceil_mode rounds up but
-    drops a last window that would start in the right padding."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
-
-
 def _pairs(*values):
     return [tuple(int(u) for u in v) if isinstance(v, (tuple, list)) else (int(v), int(v)) for v in values]
 
@@ -128,31 +117,42 @@ def im2col(x, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     xp = get_array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _pairs(kernel, stride, padding, dilation)
     n, c, h, w = x.shape
-    out_h, out_w = _output_size(h, kh, sh, ph, dh), _output_size(w, kw, sw, pw, dw)
+    out_h, out_w = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
     cols = xp.empty((c * kh * kw, n * out_h * out_w), dtype=x.dtype)
-    source, target = x, cols
+    source, target = xp.ascontiguousarray(x), cols
     if x.dtype == np.float16:   # a copy moves bits: do it on uint16, the device has no half loads to worry about
-        source, target = x.view(np.uint16), cols.view(np.uint16)
+        source, target = source.view(np.uint16), cols.view(np.uint16)
     _launch("im2col_kernel", cols.size, [source, target],
             (kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w))
     return cols
 
 
-def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), the adjoint of :func:`im2col`."""
+def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1), out=None):
+    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), the adjoint of :func:`im2col`; written
+    into ``out`` (any strides, e.g. one group's channel slice) when given."""
     _check_input("col2im", "cols", cols, 2)
     xp = get_array_module(cols)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _pairs(kernel, stride, padding, dilation)
     n, c, h, w = (int(v) for v in x_shape)
-    out_h, out_w = _output_size(h, kh, sh, ph, dh), _output_size(w, kw, sw, pw, dw)
+    out_h, out_w = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
     if cols.shape != (c * kh * kw, n * out_h * out_w):
         raise ValueError(f"cupy_gpu.col2im: expected cols of shape {(c * kh * kw, n * out_h * out_w)} "
                          f"for x_shape {tuple(x_shape)}, got {tuple(cols.shape)}")
+    if out is not None and tuple(out.shape) != (n, c, h, w):
+        raise ValueError(f"cupy_gpu.col2im: out has shape {tuple(out.shape)}, expected {(n, c, h, w)}")
     dtype = _compute_dtype(cols.dtype)
-    cols_c = cols.astype(dtype, copy=False)
-    dx = xp.empty((n, c, h, w), dtype=dtype)
+    cols_c = xp.ascontiguousarray(cols.astype(dtype, copy=False))
+    direct = out is not None and out.dtype == dtype and out.flags.c_contiguous
+    if direct:
+        _check_device("col2im", out)
+    dx = out if direct else xp.empty((n, c, h, w), dtype=dtype)
     _launch("col2im_kernel", dx.size, [cols_c, dx],
             (kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w, dtype.type(0)))
+    if direct:
+        return out
+    if out is not None:
+        out[...] = dx
+        return out
     return dx.astype(cols.dtype, copy=False)
 
 
@@ -165,7 +165,7 @@ def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
     xp = get_array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (out_h, out_w) = _pairs(kernel, stride, padding, dilation, out_hw)
     dtype = _compute_dtype(x.dtype)
-    x_c = x.astype(dtype, copy=False)
+    x_c = xp.ascontiguousarray(x.astype(dtype, copy=False))
     y = xp.empty((x.shape[0], x.shape[1], out_h, out_w), dtype=dtype)
     argmax = xp.empty(y.shape, dtype=np.int32)   # h*W + w < 2**31; half the memory of int64
     _launch("maxpool_forward_kernel", y.size, [x_c, y, argmax], (kh, kw, sh, sw, ph, pw, dh, dw))
@@ -183,7 +183,8 @@ def maxpool_backward(gy, argmax, x_shape):
     n, c, h, w = (int(v) for v in x_shape)
     dtype = _compute_dtype(gy.dtype)
     gx = xp.zeros((n, c, h * w), dtype=dtype)
-    _launch("maxpool_backward_kernel", gy.size, [gy.astype(dtype, copy=False), argmax, gx], ())
+    gy_c = xp.ascontiguousarray(gy.astype(dtype, copy=False))
+    _launch("maxpool_backward_kernel", gy.size, [gy_c, xp.ascontiguousarray(argmax), gx], ())
     return gx.reshape(n, c, h, w).astype(gy.dtype, copy=False)
 
 
@@ -195,7 +196,7 @@ def lrn_forward(x, size, alpha, beta, k):
     xp = get_array_module(x)
     dtype = _compute_dtype(x.dtype)
     cast = dtype.type
-    x_c = x.astype(dtype, copy=False)
+    x_c = xp.ascontiguousarray(x.astype(dtype, copy=False))
     y, s = xp.empty(x.shape, dtype=dtype), xp.empty(x.shape, dtype=dtype)
     _launch("lrn_forward_kernel", x.size, [x_c, y, s],
             (size // 2, (size - 1) // 2, cast(alpha), cast(-beta), cast(k), cast(0)))
@@ -212,7 +213,7 @@ def lrn_backward(x, s, gy, size, alpha, beta):
     xp = get_array_module(x)
     dtype = _compute_dtype(x.dtype)
     cast = dtype.type
-    x_c, s_c, gy_c = (a.astype(dtype, copy=False) for a in (x, s, gy))
+    x_c, s_c, gy_c = (xp.ascontiguousarray(a.astype(dtype, copy=False)) for a in (x, s, gy))
     gx = xp.empty(x.shape, dtype=dtype)
     _launch("lrn_backward_kernel", x.size, [x_c, s_c, gy_c, gx],
             ((size - 1) // 2, size // 2, cast(2 * beta * alpha), cast(-beta), cast(0)))

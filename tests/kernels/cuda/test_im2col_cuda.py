@@ -87,3 +87,29 @@ def test_im2col_and_col2im_agree_with_the_numpy_reference(dev, problem, seed):
     c = rng.standard_normal(cols.shape)
     np.testing.assert_allclose(host(cupy_gpu.col2im(dev.asarray(c), shape, k, s, p, d)),
                                REFERENCE.col2im(c, shape, k, s, p, d), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+def test_col2im_writes_into_a_strided_out_slice(dev, rng, dtype):
+    # one group's channels of a wider gradient, as a grouped convolution's backward uses it
+    x_shape = (2, 2, 5, 4)
+    cols = rng.standard_normal((2 * 9, 2 * 5 * 4)).astype(dtype)
+    whole = dev.full((2, 6, 5, 4), 7.0, dtype=dtype)
+    result = cupy_gpu.col2im(dev.asarray(cols), x_shape, (3, 3), (1, 1), (1, 1), out=whole[:, 2:4])
+    expected = host(cupy_gpu.col2im(dev.asarray(cols), x_shape, (3, 3), (1, 1), (1, 1)))
+    np.testing.assert_array_equal(host(whole)[:, 2:4], expected)
+    np.testing.assert_array_equal(host(result), expected)
+    assert np.all(host(whole)[:, :2] == 7.0) and np.all(host(whole)[:, 4:] == 7.0)
+    with pytest.raises(ValueError, match=r"out has shape \(2, 6, 5, 4\), expected \(2, 2, 5, 4\)"):
+        cupy_gpu.col2im(dev.asarray(cols), x_shape, (3, 3), (1, 1), (1, 1), out=whole)
+
+
+def test_kernels_accept_non_contiguous_inputs(dev, rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    x_view = dev.asarray(x).transpose(0, 1, 3, 2)          # (2, 3, 5, 6), strided
+    np.testing.assert_array_equal(host(cupy_gpu.im2col(x_view, (2, 2))),
+                                  im2col_loops(x.transpose(0, 1, 3, 2), (2, 2), (1, 1), (0, 0), (1, 1)))
+    cols = rng.standard_normal((3 * 2 * 2, 2 * 4 * 5))
+    cols_view = dev.asarray(np.asfortranarray(cols))
+    np.testing.assert_array_equal(host(cupy_gpu.col2im(cols_view, (2, 3, 5, 6), (2, 2))),
+                                  host(cupy_gpu.col2im(dev.asarray(cols), (2, 3, 5, 6), (2, 2))))
