@@ -254,3 +254,27 @@ def test_library_layers_stay_float16_under_amp_and_reach_the_float32_accuracy(xp
             accuracy[mode] = float((mc.to_numpy(model(x).data).argmax(axis=1) == labels).mean())
     assert accuracy["float32"] > 0.9
     assert accuracy["amp"] >= accuracy["float32"] - 0.03
+
+
+def test_conv_lrn_pool_layers_run_in_float16_with_float32_master_grads(xp, rng):
+    """The AlexNet-era layers under amp: every output float16, every master grad float32.
+    On NumPy the plain reference kernels run (Numba's CPU kernels have no float16)."""
+    from minicnn import functional as F, kernels, nn
+    previous = kernels.get_kernels()
+    kernels.set_kernels("numpy")
+    try:
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.LocalResponseNorm(3, k=2.0),
+                              nn.MaxPool2d(3, 2), nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+        out_dtypes = set()
+        for m in model.modules():
+            m.register_forward_hook(lambda module, inputs, out: out_dtypes.add(out.dtype))
+        x = mc.Tensor(xp.asarray(rng.standard_normal((4, 1, 7, 7)).astype(np.float32)))
+        amp = MixedPrecision(model, DynamicLossScaler(init_scale=128.0))
+        logits = amp.forward(x)
+        F.cross_entropy(logits, xp.asarray(np.arange(4) % 3)).backward()
+        assert out_dtypes == {np.dtype(np.float16)} and logits.dtype == np.float32
+        assert amp.step(RecordingSGD(model.parameters(), lr=0.0))
+        assert all(p.grad.dtype == np.float32 and np.isfinite(mc.to_numpy(p.grad.data)).all()
+                   for p in model.parameters())
+    finally:
+        kernels.set_kernels(previous)
