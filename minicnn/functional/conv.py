@@ -18,7 +18,7 @@ needs no grad, as for the first layer of a network.
 import numbers
 
 from .. import kernels
-from ..backend import get_array_module
+from ..backend import get_array_module, is_cupy_array
 from ..function import Function
 from ..kernels import im2col as ref
 from ..kernels.im2col import conv_output_size
@@ -60,7 +60,11 @@ def check_fits(op, x_shape, kernel, padding, dilation):
 
 
 def im2col(x, kernel, stride, padding, dilation):
-    """The kernel chosen by ``kernels.use_numba``: cols (C*kh*kw, N*Ho*Wo)."""
+    """cols (C*kh*kw, N*Ho*Wo) by the kernel for x: CUDA for CuPy, Numba when
+    ``kernels.use_numba(x)``, else the NumPy reference."""
+    if is_cupy_array(x):
+        from ..kernels import cupy_gpu
+        return cupy_gpu.im2col(x, kernel, stride, padding, dilation)
     if not kernels.use_numba(x):
         return ref.im2col(x, kernel, stride, padding, dilation)
     from ..kernels import numba_cpu
@@ -74,6 +78,9 @@ def im2col(x, kernel, stride, padding, dilation):
 
 def col2im(cols, x_shape, kernel, stride, padding, dilation, out=None):
     """The adjoint of :func:`im2col`, by the chosen kernel: dx (N, C, H, W) (into ``out`` if given)."""
+    if is_cupy_array(cols):
+        from ..kernels import cupy_gpu
+        return cupy_gpu.col2im(cols, x_shape, kernel, stride, padding, dilation, out=out)
     if not kernels.use_numba(cols):
         dx = ref.col2im(cols, x_shape, kernel, stride, padding, dilation)
         if out is None:
