@@ -14,6 +14,9 @@ Backward (gy = dL/dy, viewed as gY (O, N*Ho*Wo)): y = W·cols is linear in both,
 because col2im is the adjoint of im2col: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for all x, c,
 so dL/dx = im2col^T(dL/dcols). The input gradient (a GEMM and a col2im) is skipped when x
 needs no grad, as for the first layer of a network.
+
+Speed (NumPy): Numba im2col/col2im, a few large GEMMs rather than one per sample, and the
+big temporaries reused across steps through ``workspace`` (see :class:`Workspace`).
 """
 import numbers
 
@@ -39,7 +42,7 @@ class Workspace:
     least ``min_bytes`` are kept, at most ``max_bytes`` in all; CuPy has its own pool.
     """
 
-    def __init__(self, max_bytes=3 << 30, min_bytes=1 << 20):
+    def __init__(self, max_bytes=2 << 30, min_bytes=1 << 20):
         self.max_bytes, self.min_bytes = max_bytes, min_bytes
         self._free, self._bytes = {}, 0
 
