@@ -183,10 +183,15 @@ class Conv2d(Function):
         y_cols = workspace.take(xp, (O, N * P), x.dtype)
         for k in range(g):
             xp.matmul(weight[k * Og:(k + 1) * Og].reshape(Og, R), cols[k * R:(k + 1) * R], out=y_cols[k * Og:(k + 1) * Og])
-        y = xp.ascontiguousarray(y_cols.reshape(O, N, P).transpose(1, 0, 2))
+        if kernels.use_numba(y_cols):
+            from ..kernels import numba_cpu
+            y = numba_cpu.gemm_output_to_nchw(y_cols, xp.zeros(O, x.dtype) if bias is None else bias,
+                                              xp.empty((N, O, P), dtype=x.dtype))
+        else:
+            y = xp.ascontiguousarray(y_cols.reshape(O, N, P).transpose(1, 0, 2))
+            if bias is not None:
+                y += bias.reshape(1, O, 1)
         workspace.give(y_cols)
-        if bias is not None:
-            y += bias.reshape(1, O, 1)
         needs_x, needs_w = self.needs_input_grad[0], self.needs_input_grad[1]
         self.x_shape, self.kernel = x.shape, kernel
         self.cols = cols if needs_w else None
@@ -202,8 +207,14 @@ class Conv2d(Function):
         Og, R = O // g, C // g * self.kernel[0] * self.kernel[1]
         # gY (O, N*Ho*Wo): the layout of cols' columns, so both GEMMs are plain 2-D products
         gY = workspace.take(xp, (O, N * Ho * Wo), gy.dtype)
-        gY.reshape(O, N, Ho * Wo)[...] = gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2)
-        gx = gw = gb = None
+        gb = None
+        if kernels.use_numba(gy):
+            from ..kernels import numba_cpu
+            gb = xp.empty(O, dtype=gy.dtype)
+            numba_cpu.nchw_to_gemm_layout(np.ascontiguousarray(gy).reshape(N, O, Ho * Wo), gY, gb)
+        else:
+            gY.reshape(O, N, Ho * Wo)[...] = gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2)
+        gx = gw = None
         if self.needs_input_grad[1]:
             gw = xp.empty((g, Og, R), dtype=gy.dtype)
             for k in range(g):
@@ -214,7 +225,9 @@ class Conv2d(Function):
             workspace.give(self.cols)                          # before col2im needs memory
             self.cols = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            gb = gY.sum(axis=1)
+            gb = gY.sum(axis=1) if gb is None else gb
+        else:
+            gb = None
         if self.needs_input_grad[0]:
             gx = self._input_grad(gY)
         workspace.give(gY)
