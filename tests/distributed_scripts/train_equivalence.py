@@ -1,0 +1,21 @@
+"""Run under mpiexec: train TinyNet on every rank, check the ranks agree, save rank 0's weights.
+Usage: mpiexec -n 2 python tests/distributed_scripts/train_equivalence.py OUT.npz BUCKET_MB"""
+import sys
+
+import numpy as np
+
+from minicnn import distributed as dist
+from tests.distributed_scripts.tiny_model import train
+
+comm = dist.init()
+out_path, bucket_mb = sys.argv[1], float(sys.argv[2])
+model, opt = train(comm, bucket_mb=bucket_mb)
+weights = {k: np.asarray(v) for k, v in model.state_dict().items()}
+everyone = comm.allgather_object(weights)
+for rank, theirs in enumerate(everyone):
+    for key in weights:
+        if not np.array_equal(theirs[key], everyone[0][key]):
+            raise AssertionError(f"rank {rank}'s {key} differs from rank 0's after training")
+if comm.is_main:
+    np.savez(out_path, **weights)
+    print(f"EQUIVALENCE OK size={comm.size} path={opt.reducer.name} buckets={len(opt._plans)}")
