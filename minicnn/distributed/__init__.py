@@ -15,11 +15,11 @@ from .bucket import BucketPlan
 from .comm import (MPICommunicator, SingleProcessCommunicator, init, install_abort_on_exception,
                    launched_by_mpi, reduce_metrics, run_distributed)
 from .nccl import nccl_available, select_gpu
-from .optimizer import DistributedOptimizer, broadcast_parameters
+from .optimizer import DistributedOptimizer, average_buffers, broadcast_parameters
 from .reducers import select_allreduce_path
 from .sampler import DistributedSampler, shard_indices
 
 __all__ = ["BucketPlan", "DistributedOptimizer", "DistributedSampler", "MPICommunicator",
-           "SingleProcessCommunicator", "broadcast_parameters", "init", "install_abort_on_exception",
-           "launched_by_mpi", "nccl_available", "reduce_metrics", "run_distributed",
-           "select_allreduce_path", "select_gpu", "shard_indices"]
+           "SingleProcessCommunicator", "average_buffers", "broadcast_parameters", "init",
+           "install_abort_on_exception", "launched_by_mpi", "nccl_available", "reduce_metrics",
+           "run_distributed", "select_allreduce_path", "select_gpu", "shard_indices"]

@@ -46,6 +46,24 @@ def broadcast_parameters(module, comm, root=0):
     return module
 
 
+def average_buffers(module, comm):
+    """Average the floating-point buffers of ``module`` (BatchNorm running mean/var) over the
+    ranks, in place; integer buffers (counters) take rank 0's value. Each rank's BatchNorm
+    normalises with its own batch statistics, so the running estimates drift apart; call this
+    before evaluating or saving a checkpoint so every rank holds the same model."""
+    if comm.size == 1:
+        return module
+    buffers = [b for _, b in module.named_buffers()]
+    floating = [b for b in buffers if b.dtype.kind == "f"]
+    others = [b for b in buffers if b.dtype.kind != "f"]
+    for kind in ("numpy", "cupy"):
+        for group, collective in ((floating, comm.allreduce_mean_), (others, comm.broadcast_)):
+            part = [b for b in group if (get_array_module(b) is np) == (kind == "numpy")]
+            if comm.allreduce_scalar(len(part), op="max"):
+                collective(part)
+    return module
+
+
 class DistributedOptimizer:
     """Wrap ``optimizer`` so that ``step()`` first averages every gradient over the ranks.
 

@@ -66,6 +66,10 @@ class WithBuffer(nn.Module):
 model = WithBuffer(3)
 dist.broadcast_parameters(model, comm)
 assert (model.w.data == 0).all() and (model.running_mean == 5.0).all()
+model.running_mean[...] = 2.0 * rank  # local BatchNorm statistics drift apart ...
+model.register_buffer("num_batches_tracked", np.array(7 + rank, dtype=np.int64))
+dist.average_buffers(model, comm)  # ... until averaged; counters come from rank 0
+assert (model.running_mean == 1.0).all() and int(model.num_batches_tracked) == 7
 try:
     dist.broadcast_parameters(WithBuffer(3 + rank), comm)
     raise AssertionError("models of different shapes were broadcast")
