@@ -273,3 +273,23 @@ def test_an_exception_on_one_rank_aborts_the_whole_job(mode):
     assert "rank 1 failed: ValueError: deliberate failure on rank 1" in err
     assert "UNREACHABLE" not in out
     assert seconds < 30
+
+
+@needs_mpi
+@pytest.mark.gpu
+def test_two_ranks_on_gpus_end_with_the_weights_of_one_cpu_rank(tmp_path):
+    if not mc.cupy_available():
+        pytest.skip("CuPy with a usable GPU is not available")
+    import cupy
+    gpus = cupy.cuda.runtime.getDeviceCount()
+    # NCCL wants one GPU per rank; with one GPU the ranks share it through host-staged MPI
+    allreduce = "auto" if gpus >= 2 else "mpi"
+    expected_path = "nccl" if gpus >= 2 and dist.nccl_available() else "mpi-staged"
+    path = tmp_path / "weights.npz"
+    rc, out, err, _ = mpirun("train_equivalence.py", path, "0.0001", "cupy", allreduce, timeout=120)
+    assert rc == 0, err
+    assert f"path={expected_path}" in out
+    reference, _ = train(dist.SingleProcessCommunicator())
+    two_ranks = np.load(path)
+    for name, expected in reference.state_dict().items():
+        np.testing.assert_allclose(two_ranks[name], expected, rtol=0, atol=1e-5, err_msg=name)

@@ -70,14 +70,19 @@ def make_data(n=48, seed=7):
     return x, y
 
 
-def train(comm, global_batch=8, steps=8, bucket_mb=25, data_seed=3, init_seed=100):
+def train(comm, global_batch=8, steps=8, bucket_mb=25, data_seed=3, init_seed=100,
+          backend="numpy", allreduce="auto"):
     """Train TinyNet ``steps`` steps on ``comm``'s ranks; each rank sees global_batch/size
     examples per step. Rank r initialises with seed init_seed + r; the broadcast makes them equal."""
     mc.manual_seed(init_seed + comm.rank)
     model = TinyNet()
+    if backend == "cupy":
+        dist.select_gpu(comm)
+        model.to("cupy")
     dist.broadcast_parameters(model, comm)
-    opt = dist.DistributedOptimizer(make_optimizer(model.parameters()), comm, bucket_mb=bucket_mb)
-    x, y = make_data()
+    opt = dist.DistributedOptimizer(make_optimizer(model.parameters()), comm, bucket_mb=bucket_mb,
+                                    allreduce=allreduce)
+    x, y = (mc.to_device(a, backend) for a in make_data())
     local = global_batch // comm.size
     step, epoch = 0, 0
     while step < steps:  # 48 examples / batch 8: six steps an epoch, so the run spans two epochs
