@@ -241,6 +241,43 @@ def test_distributed_sampler_length_matches_its_indices_and_follows_set_epoch():
     assert sorted(first) == sorted(sampler) == list(range(50)) and first != list(sampler)
 
 
+class _ArrayData:
+    """A dataset with the DataLoader's batch protocol: sample i is (i * 10, i)."""
+
+    classes = [0, 1]
+
+    def __init__(self, n):
+        self.x, self.y = np.arange(n) * 10, np.arange(n)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+    def get_batch(self, indices, xp=None, rng=None):
+        return self.x[indices], self.y[indices]
+
+
+class _FakeComm:
+    def __init__(self, rank, size):
+        self.rank, self.size = rank, size
+
+
+def test_shard_dataset_gives_each_rank_its_indices_with_the_batch_fast_path():
+    data = _ArrayData(11)
+    shards = [dist.shard_dataset(data, _FakeComm(r, 3), seed=4) for r in range(3)]
+    assert [len(s) for s in shards] == [4, 4, 4] and shards[0].classes == [0, 1]
+    for r, shard in enumerate(shards):
+        expected = dist.shard_indices(11, r, 3, seed=4)
+        x, y = shard.get_batch([0, 2])
+        np.testing.assert_array_equal(y, expected[[0, 2]])
+        assert shard[1] == (expected[1] * 10, expected[1])
+    exact = [dist.shard_dataset(data, _FakeComm(r, 3), shuffle=False, pad=False) for r in range(3)]
+    assert sorted(i for s in exact for i in s.indices.tolist()) == list(range(11))
+    assert not hasattr(dist.shard_dataset(list(range(5)), _FakeComm(0, 2)), "get_batch")
+
+
 # --- under mpiexec --------------------------------------------------------------------------
 @needs_mpi
 def test_collectives_on_two_ranks():

@@ -17,9 +17,9 @@ from .comm import (MPICommunicator, SingleProcessCommunicator, init, install_abo
 from .nccl import nccl_available, select_gpu
 from .optimizer import DistributedOptimizer, average_buffers, broadcast_parameters
 from .reducers import select_allreduce_path
-from .sampler import DistributedSampler, shard_indices
+from .sampler import DatasetShard, DistributedSampler, shard_dataset, shard_indices
 
-__all__ = ["BucketPlan", "DistributedOptimizer", "DistributedSampler", "MPICommunicator",
+__all__ = ["BucketPlan", "DatasetShard", "DistributedOptimizer", "DistributedSampler", "MPICommunicator",
            "SingleProcessCommunicator", "average_buffers", "broadcast_parameters", "init",
            "install_abort_on_exception", "launched_by_mpi", "nccl_available", "reduce_metrics",
-           "run_distributed", "select_allreduce_path", "select_gpu", "shard_indices"]
+           "run_distributed", "select_allreduce_path", "select_gpu", "shard_dataset", "shard_indices"]

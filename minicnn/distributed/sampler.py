@@ -77,3 +77,35 @@ class DistributedSampler:
         if self.pad:
             return -(-self.n // self.size)
         return self.n // self.size + (self.rank < self.n % self.size)
+
+
+class DatasetShard:
+    """This rank's part of ``dataset`` (what :func:`shard_dataset` returns): ``len``, ``ds[i]``
+    and, when the dataset has it, the DataLoader's whole-batch ``get_batch`` fast path."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.classes = getattr(dataset, "classes", None)
+        if hasattr(dataset, "get_batch"):
+            self.get_batch = lambda idx, xp=None, rng=None: dataset.get_batch(
+                self.indices[np.asarray(idx, dtype=np.int64)], xp, rng)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
+
+    def __repr__(self):
+        return f"DatasetShard({type(self.dataset).__name__}, {len(self)} of {len(self.dataset)} samples)"
+
+
+def shard_dataset(dataset, comm, seed=0, shuffle=True, drop_last=False, pad=True, epoch=0):
+    """The part of ``dataset`` that rank ``comm.rank`` trains on: ``shard_indices(len(dataset),
+    comm.rank, comm.size, epoch, seed, shuffle, drop_last, pad)`` as a dataset. A fixed
+    partition for the whole run (the DataLoader reshuffles within it every epoch); equal sizes
+    by default, so every rank runs the same number of steps. For a test set use
+    ``shuffle=False, pad=False`` (every sample exactly once; see reduce_metrics)."""
+    return DatasetShard(dataset, shard_indices(len(dataset), comm.rank, comm.size, epoch, seed,
+                                               shuffle, drop_last, pad))
