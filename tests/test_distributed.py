@@ -330,3 +330,12 @@ def test_two_ranks_on_gpus_end_with_the_weights_of_one_cpu_rank(tmp_path):
     two_ranks = np.load(path)
     for name, expected in reference.state_dict().items():
         np.testing.assert_allclose(two_ranks[name], expected, rtol=0, atol=1e-5, err_msg=name)
+
+
+@needs_mpi
+def test_trainer_on_two_ranks_keeps_ranks_identical_and_only_rank_0_writes(tmp_path):
+    pytest.importorskip("minicnn.data")
+    rc, out, err, _ = mpirun("fit_two_ranks.py", tmp_path, timeout=120)
+    assert rc == 0, err
+    assert "FIT OK rank 0" in out and "FIT OK rank 1" in out
+    assert (tmp_path / "rank0" / "last.npz").exists() and not (tmp_path / "rank1").exists()
