@@ -95,6 +95,9 @@ def test_single_process_collectives_are_identities():
         comm.allreduce_scalar(1, op="prod")
     with pytest.raises(ValueError, match="root must be a rank"):
         comm.broadcast_([a], root=1)
+    with pytest.raises(TypeError, match="use allreduce_sum_ for counts"):
+        comm.allreduce_mean_([np.arange(3)])
+    assert comm.allreduce_sum_([np.arange(3)])[0].tolist() == [0, 1, 2]
 
 
 def test_reduce_metrics_on_one_rank_divides_by_total():

@@ -31,6 +31,20 @@ def _check_op(op):
         raise ValueError(f"allreduce_scalar: op must be one of {_OPS}, got {op!r}")
 
 
+def _check_arrays(arrays, mean):
+    """One kind (NumPy or CuPy) per call; a mean needs floating-point arrays."""
+    from ..backend import is_cupy_array
+    kinds = {is_cupy_array(a) for a in arrays}
+    if len(kinds) > 1:
+        raise TypeError("allreduce/broadcast: got NumPy and CuPy arrays in one call; "
+                        "pass the arrays of each kind in a call of their own")
+    if mean:
+        bad = [str(a.dtype) for a in arrays if a.dtype.kind not in "fc"]
+        if bad:
+            raise TypeError(f"allreduce_mean_: needs floating-point arrays, got {', '.join(bad)}; "
+                            f"use allreduce_sum_ for counts")
+
+
 def _as_python_number(x):
     """int stays int (counts), everything else becomes a float (NumPy/CuPy scalars too)."""
     if isinstance(x, (bool, np.bool_)):
@@ -52,10 +66,14 @@ class SingleProcessCommunicator:
 
     def allreduce_mean_(self, arrays, bucket_mb=25):
         """Average each array over the ranks, in place; returns ``arrays``."""
+        arrays = list(arrays)
+        _check_arrays(arrays, mean=True)
         return arrays
 
     def allreduce_sum_(self, arrays, bucket_mb=25):
         """Sum each array over the ranks, in place; returns ``arrays``."""
+        arrays = list(arrays)
+        _check_arrays(arrays, mean=False)
         return arrays
 
     def broadcast_(self, arrays, root=0):
@@ -124,6 +142,7 @@ class MPICommunicator(SingleProcessCommunicator):
 
     def _allreduce_(self, arrays, bucket_mb, scale):
         arrays = list(arrays)
+        _check_arrays(arrays, mean=scale is not None)
         if not arrays:
             return arrays
         reducer = self._reducer(arrays[0])
@@ -142,6 +161,7 @@ class MPICommunicator(SingleProcessCommunicator):
     def broadcast_(self, arrays, root=0):
         self._check_root(root)
         arrays = list(arrays)
+        _check_arrays(arrays, mean=False)
         if arrays:
             self._reducer(arrays[0]).broadcast_(arrays, root)
         return arrays
