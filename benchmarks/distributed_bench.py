@@ -193,10 +193,22 @@ def main():
     if args.worker:
         return worker(args)
     cores = os.cpu_count() or 1
+    per_rank_threads = max(1, cores // args.ranks)
     one = launch(1, args, cores)
-    many = launch(args.ranks, args, max(1, cores // args.ranks))
+    # the same single process with only the threads one of the N ranks gets: separates the
+    # gain of data parallelism from how well (or badly) one process uses several threads
+    one_narrow = launch(1, args, per_rank_threads) if per_rank_threads != cores else None
+    many = launch(args.ranks, args, per_rank_threads)
     speedup = one["step_s"] / many["step_s"]
     ar = many["allreduce"]
+
+    def row(result, ranks, threads):
+        s = one["step_s"] / result["step_s"]
+        wait = f"{result['waiting_in_step_s']:.3f}" if ranks > 1 else "—"
+        avg = f"{result['averaging_in_step_s']:.3f}" if ranks > 1 else "—"
+        return (f"| {ranks} | {threads} | {result['per_rank_batch']} | {result['step_s']:.3f} "
+                f"({result['step_min_s']:.3f}) | {args.batch / result['step_s']:.1f} | {s:.2f}x | "
+                f"{f'{100 * s / ranks:.0f} %' if ranks > 1 else '—'} | {wait} | {avg} |")
     gb = ar["elements"] * 4 / 1e9
     command = "python benchmarks/distributed_bench.py " + " ".join(sys.argv[1:])
     lines = [
@@ -204,24 +216,26 @@ def main():
         f"`{command.strip()}` on {cores} cores, {time.strftime('%Y-%m-%d')}; model: {one['model']}; "
         f"global batch {args.batch}, strong scaling (each of N ranks takes batch/N), threads per rank = "
         f"cores // ranks; median of {args.steps} steps after one warm-up, slowest rank.", "",
-        "| ranks | per-rank batch | step s (min) | img/s | speedup | efficiency | of which: waiting for "
-        "the slowest rank s | gradient averaging s |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| 1 | {one['per_rank_batch']} | {one['step_s']:.3f} ({one['step_min_s']:.3f}) | "
-        f"{args.batch / one['step_s']:.1f} | 1.00x | 100 % | — | — |",
-        f"| {args.ranks} | {many['per_rank_batch']} | {many['step_s']:.3f} ({many['step_min_s']:.3f}) | "
-        f"{args.batch / many['step_s']:.1f} | {speedup:.2f}x | {100 * speedup / args.ranks:.0f} % | "
-        f"{many['waiting_in_step_s']:.3f} | {many['averaging_in_step_s']:.3f} |", "",
+        "| ranks | threads per rank | per-rank batch | step s (min) | img/s | speedup vs 1 rank, "
+        f"{cores} threads | efficiency | of which: waiting for the slowest rank s | gradient averaging s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        row(one, 1, cores)] + ([row(one_narrow, 1, per_rank_threads)] if one_narrow else []) + [
+        row(many, args.ranks, per_rank_threads), "",
         f"Allreduce-mean of {ar['elements']:,} float32 ({gb * 1e3:.0f} MB) on {args.ranks} local ranks: "
         f"bucketed through DistributedOptimizer ({args.bucket_mb:g} MiB buckets, {ar['buckets']} buckets, "
         f"pack + MPI.Allreduce in place + unpack) {1e3 * ar['bucketed_s']:.0f} ms; one raw "
         f"Allreduce(IN_PLACE) of the flat buffer {1e3 * ar['raw_flat_s']:.0f} ms "
         f"(median of {args.repeats}; transport: {many['path']}).",
     ]
-    if cores <= args.ranks:
-        lines += ["", f"With {cores} cores, {args.ranks} ranks get {max(1, cores // args.ranks)} thread(s) each "
-                  "and share the memory bandwidth, and the machine is shared with other work: the figures "
-                  "show the overhead of data parallelism here, not what separate machines or GPUs would give."]
+    if one_narrow:
+        narrow = one_narrow["step_s"] / many["step_s"]
+        lines += ["", f"Against one process with {per_rank_threads} thread(s) (the share of one rank), "
+                  f"{args.ranks} ranks are {narrow:.2f}x as fast ({100 * narrow / args.ranks:.0f} % efficiency)."]
+    if cores <= 2 * args.ranks:
+        lines += ["", f"With {cores} cores the {args.ranks} ranks share the cores and the memory bandwidth, "
+                  "and a busy machine (other jobs) penalises multi-threaded processes more than "
+                  "single-threaded ones: these figures show the cost of data parallelism on one small "
+                  "host, not what separate machines or GPUs would give."]
     text = "\n".join(lines) + "\n"
     print(text)
     if abs(ar["check"] - (args.ranks - 1) / 2) > 1e-6:
