@@ -193,6 +193,7 @@ def main():
     if args.worker:
         return worker(args)
     cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     per_rank_threads = max(1, cores // args.ranks)
     one = launch(1, args, cores)
     # the same single process with only the threads one of the N ranks gets: separates the
@@ -213,7 +214,8 @@ def main():
     command = "python benchmarks/distributed_bench.py " + " ".join(sys.argv[1:])
     lines = [
         "## Data-parallel training over MPI (CPU)", "",
-        f"`{command.strip()}` on {cores} cores, {time.strftime('%Y-%m-%d')}; model: {one['model']}; "
+        f"`{command.strip()}` on {cores} cores (load average {load:.1f} at the start), "
+        f"{time.strftime('%Y-%m-%d')}; model: {one['model']}; "
         f"global batch {args.batch}, strong scaling (each of N ranks takes batch/N), threads per rank = "
         f"cores // ranks; median of {args.steps} steps after one warm-up, slowest rank.", "",
         "| ranks | threads per rank | per-rank batch | step s (min) | img/s | speedup vs 1 rank, "
