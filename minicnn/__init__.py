@@ -6,6 +6,7 @@ from .tensor import Tensor, as_tensor
 from .gradcheck import GradcheckError, gradcheck
 from .rng import get_rng_state, manual_seed, set_rng_state
 from . import functional, nn
+from . import optim, data
 from .functional import concatenate, pad, stack
 
 __version__ = "0.1.0"

@@ -1,3 +1,9 @@
 """Layers as Modules: each holds its Parameters and calls one functional op."""
 from .module import Module, Parameter
 from .container import ModuleList, Sequential
+from . import init
+from .activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm

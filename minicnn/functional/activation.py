@@ -1,0 +1,105 @@
+"""Activations: relu, sigmoid, tanh, softmax, log_softmax.
+
+Each backward is the elementwise (or, for softmax, per-row Jacobian-vector) product of the
+incoming gradient with the derivative, written from what forward saved.
+"""
+from ..backend import get_array_module
+from ..function import Function
+
+
+class ReLU(Function):
+    """y = max(x, 0).  Backward: gx = gy * [x > 0]  (the subgradient 0 is taken at x = 0).
+    Saves only the boolean mask (1 byte per element), not x or y."""
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = x > 0
+        return xp.where(self.mask, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2, which never overflows.
+    Backward: gx = gy * y * (1 - y)."""
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    """y = tanh(x).  Backward: gx = gy * (1 - y^2)."""
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.y = xp.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+def _check_axis(op, x, axis):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for an input of shape {x.shape}")
+
+
+class Softmax(Function):
+    """y_i = exp(x_i - m) / sum_j exp(x_j - m) along ``axis`` (m = max, for stability).
+    Backward: the Jacobian is diag(y) - y y^T, so gx = y * (gy - sum(gy * y)) along ``axis``."""
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        _check_axis("softmax", x, self.axis)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        self.y = e
+        return e
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - m - log(sum_j exp(x_j - m)) along ``axis`` (m = max: no overflow, and the
+    log never sees 0).  Backward: dy_i/dx_j = [i = j] - softmax_j, so
+    gx = gy - softmax * sum(gy) along ``axis``, with softmax = exp(y)."""
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        _check_axis("log_softmax", x, self.axis)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    return ReLU()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)

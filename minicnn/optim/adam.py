@@ -1,0 +1,65 @@
+"""Adam (Kingma & Ba 2015), with PyTorch's semantics."""
+import math
+from numbers import Number
+
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam with bias correction and optional L2 weight decay (added to the gradient, as in
+    ``torch.optim.Adam``; not AdamW's decoupled decay). With g = dL/dw + weight_decay * w, t = step::
+
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g^2
+        w <- w - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    Updates ``p.data`` in place; float32 parameters stay float32; parameters whose grad is None
+    are skipped (their step count does not advance). State per parameter: "step" (int),
+    "exp_avg" (m) and "exp_avg_sq" (v).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def _check_hyperparameters(self, group):
+        super()._check_hyperparameters(group)
+        betas = group["betas"]
+        if len(betas) != 2 or not all(isinstance(b, Number) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: invalid betas={betas!r}; expected two numbers in [0, 1)")
+        group["betas"] = tuple(betas)
+        if not isinstance(group["eps"], Number) or group["eps"] < 0:
+            raise ValueError(f"Adam: invalid eps={group['eps']!r}; expected a number >= 0")
+        if not isinstance(group["weight_decay"], Number) or group["weight_decay"] < 0:
+            raise ValueError(f"Adam: invalid weight_decay={group['weight_decay']!r}; expected a number >= 0")
+
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                g = self._grad_of(p)
+                if g is None:
+                    continue
+                w = p.data
+                xp_cast = w.dtype.type
+                if group["weight_decay"] != 0:
+                    g = g + xp_cast(group["weight_decay"]) * w
+                state = self._state_for(p)
+                m = self._buffer_like(state, "exp_avg", p)
+                v = self._buffer_like(state, "exp_avg_sq", p)
+                if m is None:
+                    xp = get_array_module(w)
+                    m = state["exp_avg"] = xp.zeros_like(w)
+                    v = state["exp_avg_sq"] = xp.zeros_like(w)
+                    state["step"] = 0
+                state["step"] = t = int(state["step"]) + 1
+                m *= xp_cast(beta1)
+                m += xp_cast(1 - beta1) * g
+                v *= xp_cast(beta2)
+                v += xp_cast(1 - beta2) * (g * g)
+                step_size = xp_cast(group["lr"] / (1 - beta1 ** t))
+                bias_correction2_sqrt = xp_cast(math.sqrt(1 - beta2 ** t))
+                denom = get_array_module(v).sqrt(v)
+                denom /= bias_correction2_sqrt
+                denom += xp_cast(group["eps"])
+                w -= step_size * m / denom

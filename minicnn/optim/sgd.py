@@ -1,0 +1,98 @@
+"""Stochastic gradient descent with momentum, in PyTorch's form or the AlexNet paper's."""
+from numbers import Number
+
+from .optimizer import Optimizer
+
+_RULES = ("pytorch", "paper")
+
+
+class SGD(Optimizer):
+    """SGD with optional momentum, dampening, weight decay and Nesterov momentum.
+
+    ``rule="pytorch"`` (default), with g = dL/dw + weight_decay * w::
+
+        buf <- g                                     (first step)
+        buf <- momentum * buf + (1 - dampening) * g  (later steps)
+        w   <- w - lr * buf         (nesterov: w <- w - lr * (g + momentum * buf))
+
+    ``rule="paper"`` (Krizhevsky et al. 2012, section 5: momentum 0.9, weight decay 5e-4)::
+
+        v <- momentum * v - weight_decay * lr * w - lr * dL/dw
+        w <- w + v
+
+    How they differ: PyTorch's buffer holds a velocity in *gradient* units and ``lr``
+    multiplies it at the step, so a change of the learning rate (a scheduler dividing it by
+    10) takes effect on the whole step at once. The paper's ``v`` holds *lr-scaled* steps, so
+    after an lr drop the old momentum keeps moving with the old scale until it decays
+    (by momentum**k after k steps). At a constant lr the two give the same trajectory, with
+    v = -lr * buf (dampening 0, no Nesterov). The paper rule has no dampening/Nesterov.
+
+    Updates ``p.data`` in place; float32 parameters stay float32; parameters whose grad is
+    None are skipped. State per parameter: "momentum_buffer" (pytorch) or "velocity" (paper).
+    """
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 rule="pytorch"):
+        if rule not in _RULES:
+            raise ValueError(f"SGD: unknown rule {rule!r}; expected one of {_RULES}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=bool(nesterov), rule=rule)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group):
+        super()._check_hyperparameters(group)
+        for name in ("momentum", "dampening", "weight_decay"):
+            value = group[name]
+            if not isinstance(value, Number) or value < 0:
+                raise ValueError(f"SGD: invalid {name}={value!r}; expected a number >= 0")
+        if group["rule"] not in _RULES:
+            raise ValueError(f"SGD: unknown rule {group['rule']!r}; expected one of {_RULES}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, got "
+                             f"momentum={group['momentum']!r}, dampening={group['dampening']!r}")
+        if group["rule"] == "paper" and (group["nesterov"] or group["dampening"] != 0):
+            raise ValueError("SGD(rule='paper'): the paper's rule has no nesterov or dampening; got "
+                             f"nesterov={group['nesterov']!r}, dampening={group['dampening']!r}")
+
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = self._grad_of(p)
+                if g is None:
+                    continue
+                if group["rule"] == "paper":
+                    self._paper_step(p, g, group)
+                else:
+                    self._pytorch_step(p, g, group)
+
+    def _pytorch_step(self, p, g, group):
+        w = p.data
+        cast = w.dtype.type  # hyper-parameters as the parameter's dtype: float32 stays float32
+        lr, momentum, wd = cast(group["lr"]), cast(group["momentum"]), cast(group["weight_decay"])
+        if group["weight_decay"] != 0:
+            g = g + wd * w
+        if group["momentum"] != 0:
+            state = self._state_for(p)
+            buf = self._buffer_like(state, "momentum_buffer", p)
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= momentum
+                buf += cast(1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        w -= lr * g
+
+    def _paper_step(self, p, g, group):
+        w = p.data
+        cast = w.dtype.type
+        lr, momentum, wd = cast(group["lr"]), cast(group["momentum"]), cast(group["weight_decay"])
+        state = self._state_for(p)
+        v = self._buffer_like(state, "velocity", p)
+        if v is None:
+            v = state["velocity"] = (-lr) * g
+        else:
+            v *= momentum
+            v -= lr * g
+        if group["weight_decay"] != 0:
+            v -= (wd * lr) * w
+        w += v
