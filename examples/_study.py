@@ -1,14 +1,17 @@
 """What the study examples (visualize_filters, feature_maps, feature_retrieval,
 training_curves) share: the checkpoint/model options and the test images."""
 import argparse
+import os
 
 import minicnn as mc
 
 DATASETS = ("fashion-mnist", "mnist")
 
 
-def parser(description):
-    return argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def parser(doc, script):
+    """An argparse parser named after ``script`` (its __file__), described by the first paragraph of ``doc``."""
+    return argparse.ArgumentParser(prog=os.path.basename(script), description=" ".join(doc.split("\n\n")[0].split()),
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def add_model_options(p):

@@ -17,7 +17,7 @@ from _study import add_data_options, add_model_options, check_index, images, loa
 
 
 def build_parser():
-    p = parser(__doc__.splitlines()[0])
+    p = parser(__doc__, __file__)
     add_model_options(p)
     add_data_options(p)
     p.add_argument("--queries", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="test image indices")

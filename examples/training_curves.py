@@ -14,7 +14,7 @@ from _study import parser  # noqa: E402
 
 
 def main(argv=None):
-    p = parser(__doc__.splitlines()[0])
+    p = parser(__doc__, __file__)
     p.add_argument("--checkpoint", required=True, help="a .npz written by the trainer")
     p.add_argument("--out", default="curves.png", help="PNG to write")
     args = p.parse_args(argv)

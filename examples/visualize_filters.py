@@ -15,7 +15,7 @@ from _study import parser  # noqa: E402
 
 
 def build_parser():
-    p = parser(__doc__.splitlines()[0])
+    p = parser(__doc__, __file__)
     p.add_argument("--checkpoint", required=True, help="a .npz written by the trainer")
     p.add_argument("--out", default="filters.png", help="PNG to write")
     p.add_argument("--layer", default=None, help="state_dict key of the conv weight (default: the first one)")

@@ -26,6 +26,7 @@ def save_figure(fig, path, dpi=100):
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        os.chmod(tmp, 0o644)            # mkstemp makes it private; a picture is for reading
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -87,13 +88,13 @@ def filter_mosaic(weight, ncols=None, pad=1, channel=None):
     return mosaic if colours == 3 else mosaic[..., 0]
 
 
-def filter_grid(weight, path, ncols=None, pad=1, channel=None, title=None, scale=0.25):
+def filter_grid(weight, path, ncols=None, pad=1, channel=None, title=None, scale=0.06):
     """Save the mosaic of ``filter_mosaic(weight, ...)`` to ``path`` (nearest-neighbour
-    pixels, ``scale`` inches per kernel pixel row). Returns ``path``."""
+    pixels, ``scale`` inches per mosaic pixel, at least 2.5 inches). Returns ``path``."""
     plt = _pyplot()
     mosaic = filter_mosaic(weight, ncols=ncols, pad=pad, channel=channel)
     height, width = mosaic.shape[:2]
-    fig, ax = plt.subplots(figsize=(max(2.0, width * scale / 4), max(2.0, height * scale / 4)))
+    fig, ax = plt.subplots(figsize=(max(2.5, width * scale), max(2.5, height * scale)))
     ax.imshow(mosaic, cmap=None if mosaic.ndim == 3 else "gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
