@@ -226,12 +226,8 @@ _uses("conv-input", "conv-output", "conv-overlap-count", "maxpool-input", "maxpo
       "avgpool-output")
 
 X3 = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
-# conv2d and the pooling ops land in main separately; until then these examples are skipped
-needs_conv = pytest.mark.skipif(not hasattr(F, "conv2d"), reason="minicnn.functional.conv2d not merged yet")
-needs_pool = pytest.mark.skipif(not hasattr(F, "max_pool2d"), reason="minicnn.functional pooling not merged yet")
 
 
-@needs_conv
 def test_conv_example_im2col_forward_col2im_backward():
     W_v, b_v, gy = [[1, 2], [3, 4]], 0.5, [[1, 0], [0, -1]]
     for key, value in dict(x=X3, W=W_v, b=b_v, gy=gy).items():
@@ -245,7 +241,6 @@ def test_conv_example_im2col_forward_col2im_backward():
     check("conv-output", "db", grad(b))
 
 
-@needs_conv
 def test_conv_example_col2im_of_ones_counts_covering_windows():
     x = t64(np.reshape(X3, (1, 1, 3, 3)))
     y = F.conv2d(x, t64(np.ones((1, 1, 2, 2)), requires_grad=False))
@@ -257,7 +252,6 @@ X5 = [[1, 2, 3, 4, 5], [6, 20, 8, 9, 10], [11, 12, 13, 14, 24], [16, 17, 25, 19,
       [21, 22, 23, 18, 7]]
 
 
-@needs_pool
 def test_overlapping_maxpool_example_sums_grads_where_windows_share_the_max():
     gy = [[1, 2], [3, 4]]
     check("maxpool-input", "x", X5)
@@ -269,7 +263,6 @@ def test_overlapping_maxpool_example_sums_grads_where_windows_share_the_max():
     check("maxpool-output", "dx", grad(x))
 
 
-@needs_pool
 def test_avgpool_example():
     x = t64(np.reshape(X5, (1, 1, 5, 5)))
     y = F.avg_pool2d(x, 3, stride=2)
