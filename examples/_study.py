@@ -36,7 +36,10 @@ def load_model(args):
     if args.input_size is not None:
         kwargs["input_size"] = args.input_size
     from minicnn import models, viz
-    model = viz.model_from_checkpoint(args.checkpoint, args.model, **kwargs)
+    try:
+        model = viz.model_from_checkpoint(args.checkpoint, args.model, **kwargs)
+    except ValueError as e:
+        raise ValueError(f"{e}\n(choose the network with --model NAME and its image side with --input-size N)") from None
     model.to(args.backend)
     side = args.input_size or models.default_input_shape(args.model)[1]
     return model, side
