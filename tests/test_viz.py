@@ -160,3 +160,14 @@ def test_deconv_projection_picks_the_most_active_channel_and_names_unknown_layer
     with pytest.raises(ValueError, match="no module named 'conv9'"):
         viz.deconv_projection(model, x, "conv9")
     assert is_png(viz.deconv_figure(model, x, tmp_path / "d.png", top=2))
+
+
+def test_images_follow_the_dtype_of_a_float64_model(rng):
+    model = small_cnn()
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+    x = rng.normal(size=(1, 8, 8)).astype(np.float32)
+    assert viz.capture_activations(model, x)["0"].dtype == np.float64
+    assert viz.penultimate_features(model, x[None]).shape == (1, 5)
+    projection, _ = viz.deconv_projection(model, x, "0")
+    assert projection.dtype == np.float64

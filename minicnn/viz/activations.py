@@ -17,12 +17,15 @@ def _kind(module, *names):
     return any(cls.__name__ in names for cls in type(module).__mro__)
 
 
-def _batch(x):
-    """x as a float32 (1, C, H, W) batch (accepts (H, W), (C, H, W) or (N, C, H, W))."""
+def _batch(x, model=None):
+    """x as a (1, C, H, W) batch (accepts (H, W), (C, H, W) or (N, C, H, W)) on the current
+    backend, in the dtype of ``model``'s parameters (float32 without a model)."""
     x = np.asarray(_as_numpy(x))
     while x.ndim < 4:
         x = x[None]
-    return backend_module().asarray(x.astype(np.float32, copy=False))
+    first = next(iter(model.parameters()), None) if model is not None else None
+    dtype = first.data.dtype if first is not None else np.float32
+    return backend_module().asarray(x.astype(dtype, copy=False))
 
 
 def capture_activations(model, x, select=lambda name, module: _kind(module, "Conv2d")):
@@ -42,7 +45,7 @@ def capture_activations(model, x, select=lambda name, module: _kind(module, "Con
     model.eval()
     try:
         with no_grad():
-            model(Tensor(_batch(x)))
+            model(Tensor(_batch(x, model)))
     finally:
         for h in handles:
             h.remove()
@@ -92,7 +95,7 @@ def penultimate_features(model, images, batch_size=256):
     try:
         with no_grad():
             for start in range(0, len(images), batch_size):
-                model(Tensor(_batch(images[start:start + batch_size])))
+                model(Tensor(_batch(images[start:start + batch_size], model)))
     finally:
         handle.remove()
         model.train(was_training)

@@ -40,7 +40,7 @@ def deconv_projection(model, x, layer, channel=None):
     try:
         for p in params:
             p.requires_grad = False          # only the path back to the pixels is needed
-        image = Tensor(_batch(x), requires_grad=True)
+        image = Tensor(_batch(x, model), requires_grad=True)
         model(image)
         out = captured["out"]
         data = _as_numpy(out.data)[0]
