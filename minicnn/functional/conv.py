@@ -17,6 +17,8 @@ needs no grad, as for the first layer of a network.
 
 Speed (NumPy): Numba im2col/col2im, a few large GEMMs rather than one per sample, and the
 big temporaries reused across steps through ``workspace`` (see :class:`Workspace`).
+
+Derivations and worked examples: docs/convolution.md
 """
 import numbers
 

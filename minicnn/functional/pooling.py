@@ -2,6 +2,8 @@
 
 Window rules are PyTorch's: Ho = floor((H + 2p - d*(k-1) - 1) / s) + 1, or ceil with
 ``ceil_mode`` where a window may not start in the right padding; padding <= kernel/2.
+
+Derivations and worked examples: docs/pooling.md
 """
 import numbers
 

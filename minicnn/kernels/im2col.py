@@ -14,6 +14,8 @@ matrix of sample n and ``W @ that`` is already the NCHW output of sample n (no t
 col2im is the adjoint (the transpose) of im2col: it adds every column entry back onto the
 pixel it was copied from, so overlapping windows sum. That is exactly the input gradient
 of the convolution: ``dx = col2im(W^T @ dy)``, since ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩.
+
+Derivations and worked examples: docs/convolution.md
 """
 from ..backend import get_array_module
 

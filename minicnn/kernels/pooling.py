@@ -9,6 +9,8 @@ only makes the slices rectangular and is never counted.
 ``argmax`` (the max-pool state kept for backward) is, like PyTorch's ``return_indices``,
 the flat index ``h*W + w`` of the winner in its (unpadded) H×W plane (-1 for a dilated
 window that sees only padding; its output is -inf and it passes no gradient).
+
+Derivations and worked examples: docs/pooling.md
 """
 import numpy as np
 
