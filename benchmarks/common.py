@@ -39,7 +39,25 @@ def machine():
 
 
 def peak_rss_mb():
+    """Peak RSS of this process in MB: VmHWM of its own address space where /proc has it.
+
+    ru_maxrss is not used on Linux: it survives fork+exec, so a child started by a parent that
+    holds gigabytes reports the parent's peak (both frameworks then showed the same 3.2 GB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load_average():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
 
 
 def summarize(times):
@@ -55,7 +73,7 @@ def timed(fn):
 def record(kind, name, config, result):
     """Append one measured row (with date, machine and the command) to results.jsonl."""
     row = {"kind": kind, "name": name, "config": config, "result": result,
-           "date": datetime.date.today().isoformat(), "machine": machine(),
+           "date": datetime.date.today().isoformat(), "machine": machine(), "load_average": load_average(),
            "command": "python " + " ".join([os.path.relpath(sys.argv[0], os.path.dirname(HERE))] + sys.argv[1:])}
     with open(RESULTS_LOG, "a") as f:
         f.write(json.dumps(row) + "\n")

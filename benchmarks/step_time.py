@@ -81,14 +81,16 @@ def main():
     args = p.parse_args()
     shape, default_batch, classes = MODELS[args.model]
     args.batch_size = args.batch_size or default_batch
-    torch = try_torch(args.threads) if (args.compare == "torch" or args.only == "torch") else None
+    # --only minicnn must not import torch at all (its libraries and thread pools would count in the RSS)
+    wants_torch = args.only == "torch" or (args.only is None and args.compare == "torch")
+    torch = try_torch(args.threads) if wants_torch else None
 
     if args.only:
         step = (minicnn_step_fn(args.model, shape, args.batch_size, classes) if args.only == "minicnn"
                 else torch_step_fn(args.model, shape, args.batch_size, classes, torch))
         for _ in range(args.warmup + args.steps):
             step()
-        print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+        print(json.dumps({"peak_rss_mb": peak_rss_mb(), "torch_imported": "torch" in sys.modules}))
         return
 
     steps = {"minicnn": minicnn_step_fn(args.model, shape, args.batch_size, classes)}

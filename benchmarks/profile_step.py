@@ -1,0 +1,51 @@
+"""Where the time of a minicnn training step goes: cProfile over a few steps after warm-up.
+
+    python benchmarks/profile_step.py --model alexnet --batch-size 64 --steps 2
+
+Prints the functions with the largest own time (tottime) and the per-op forward/backward
+totals (cumulative time of each Function subclass's forward and backward), per step.
+"""
+import argparse
+import cProfile
+import os
+import pstats
+
+from common import load_average
+from step_time import MODELS, minicnn_step_fn
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", choices=sorted(MODELS), default="alexnet")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--top", type=int, default=20)
+    args = p.parse_args()
+    shape, default_batch, classes = MODELS[args.model]
+    batch = args.batch_size or default_batch
+    step = minicnn_step_fn(args.model, shape, batch, classes)
+    step()  # warm-up: Numba compilation/cache load, workspace allocation
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(args.steps):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof)
+    total = sum(v[2] for v in stats.stats.values()) / args.steps
+    print(f"{args.model} b{batch}, {args.steps} profiled steps, load average {load_average()}, "
+          f"{os.cpu_count()} cores; per step: total own time {total:.3f} s")
+    ops = []
+    for (path, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
+        if func in ("forward", "backward") and "minicnn" in path:
+            ops.append((ct / args.steps, nc // args.steps, f"{os.path.relpath(path, os.path.dirname(os.path.dirname(__file__)))}:{line} {func}"))
+    print("\nper op (cumulative s per step, calls per step) — nested calls counted in both:")
+    for ct, n, name in sorted(ops, reverse=True)[:args.top]:
+        print(f"  {ct:7.3f} s  x{n:<3d} {name}")
+    print(f"\ntop {args.top} by own time (s per step):")
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:args.top]
+    for (path, line, func), (cc, nc, tt, ct, callers) in rows:
+        print(f"  {tt / args.steps:7.3f} s  x{nc // args.steps:<4d} {os.path.basename(path)}:{line} {func}")
+
+
+if __name__ == "__main__":
+    main()
