@@ -41,6 +41,11 @@ class BatchNorm(Function):
             raise ValueError(f"batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
+        if x.dtype.kind != "f":
+            raise TypeError(f"batch_norm: expected a floating-point input, got dtype {x.dtype}")
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None and p.dtype != x.dtype:   # no silent promotion (float64 gradchecks stay possible)
+                raise TypeError(f"batch_norm: expected input dtype {p.dtype} (the {name}'s), got {x.dtype}")
         axes = (0,) + tuple(range(2, x.ndim))
         per_channel = (1, -1) + (1,) * (x.ndim - 2)      # (C,) -> broadcastable against x
         m = x.size // x.shape[1]                          # values per channel
