@@ -130,6 +130,8 @@ class LocalResponseNorm(Function):
         if x.ndim < 3:
             raise ValueError(f"local_response_norm: expected input (N, C, ...) with 3 or more "
                              f"dimensions, got {x.shape}")
+        if x.dtype.kind != "f":
+            raise TypeError(f"local_response_norm: expected a floating-point input, got dtype {x.dtype}")
         self.x_shape = x.shape
         x3 = x.reshape(x.shape[0], x.shape[1], -1)
         y, s = _lrn.lrn_forward(x3, self.size, self.alpha, self.beta, self.k)
