@@ -133,7 +133,10 @@ class LocalResponseNorm(Function):
         if x.dtype.kind != "f":
             raise TypeError(f"local_response_norm: expected a floating-point input, got dtype {x.dtype}")
         self.x_shape = x.shape
-        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        spatial = 1
+        for n in x.shape[2:]:
+            spatial *= n
+        x3 = x.reshape(x.shape[0], x.shape[1], spatial)   # not -1: an empty batch (N = 0) has size 0
         y, s = _lrn.lrn_forward(x3, self.size, self.alpha, self.beta, self.k)
         self.x3, self.s = x3, s
         return y.reshape(x.shape)
