@@ -48,8 +48,10 @@ def _lr(optimizer):
     return float(optimizer.param_groups[0]["lr"])
 
 
-def _first_nonfinite_module(model, x):
+def _first_nonfinite_module(model, x, none_found="the loss itself (every layer's output was finite)"):
     """Re-run the forward with hooks; the name of the first module whose output is not finite."""
+    if x.data.dtype.kind == "f" and not bool(get_array_module(x.data).isfinite(x.data).all()):
+        return "the input batch itself (the data has NaN/inf values)"
     found = []
 
     def hook(name):
@@ -68,7 +70,7 @@ def _first_nonfinite_module(model, x):
     finally:
         for h in handles:
             h.remove()
-    return found[0] if found else "the loss itself (every layer's output was finite)"
+    return found[0] if found else none_found
 
 
 def _first_nonfinite_grad(model):
@@ -215,12 +217,15 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                 loss.backward()
                 if not _grads_finite(model):
                     name = _first_nonfinite_grad(model)
+                    # a finite loss over non-finite activations (e.g. masked or clipped away): name their layer
+                    where = _first_nonfinite_module(model, Tensor(x), none_found=None)
+                    where = f"; the forward output of {where} was already non-finite" if where else ""
                     if skip_nonfinite:
-                        log(f"epoch {epoch + 1} step {step}: gradient of {name} is not finite; step skipped")
+                        log(f"epoch {epoch + 1} step {step}: gradient of {name} is not finite{where}; step skipped")
                         optimizer.zero_grad()
                         continue
                     raise NonFiniteError(f"epoch {epoch + 1} step {step}: the gradient of {name} is not "
-                                         f"finite (loss {value:.4g}). The last good checkpoint is left as it was"
+                                         f"finite (loss {value:.4g}){where}. The last good checkpoint is left as it was"
                                          f"{' (' + last_path + ')' if last_path else ''}.")
                 optimizer.step()
                 n = len(y)
