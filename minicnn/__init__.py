@@ -10,3 +10,5 @@ from . import optim, data
 from .functional import concatenate, pad, stack
 
 __version__ = "0.1.0"
+from . import models
+from .summary import Summary, summary

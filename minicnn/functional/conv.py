@@ -1,0 +1,195 @@
+"""2-D convolution by im2col + GEMM.
+
+Shapes: x (N, C, H, W), weight (O, C/g, kh, kw), bias (O,), y (N, O, Ho, Wo) with
+Ho = floor((H + 2ph - dh*(kh-1) - 1) / sh) + 1 (the same for W).
+
+Forward, per group g (rows R_g of cols, output channels O_g):
+    cols = im2col(x)                         (C*kh*kw, N*Ho*Wo)
+    y[:, O_g] = W_g (O/g, R) @ cols[R_g]     one GEMM per sample into the NCHW output
+    y += b
+Backward (gy = dL/dy, viewed as gY (O, N*Ho*Wo)): y = W·cols is linear in both, so
+    dW_g = gY[O_g] @ cols[R_g]^T             (one GEMM per group)
+    db   = gy summed over n, oh, ow
+    dx   = col2im(dcols), dcols[R_g] = W_g^T @ gY[O_g]
+because col2im is the adjoint of im2col: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for all x, c,
+so dL/dx = im2col^T(dL/dcols). The input gradient (a GEMM and a col2im) is skipped when x
+needs no grad, as for the first layer of a network.
+"""
+import numbers
+
+from .. import kernels
+from ..backend import get_array_module
+from ..function import Function
+from ..kernels import im2col as ref
+from ..kernels.im2col import conv_output_size
+
+
+CHUNK_BYTES = 8 << 20   # dcols chunk for the input gradient: fits the L3 cache
+
+
+def _pair(value, what, op):
+    """An int or a pair of ints -> (int, int), else TypeError naming the op."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
+
+
+def check_window_args(op, kernel, stride, padding, dilation=(1, 1)):
+    for name, value, least in (("kernel_size", kernel, 1), ("stride", stride, 1),
+                               ("dilation", dilation, 1), ("padding", padding, 0)):
+        if min(value) < least:
+            need = "positive" if least else "non-negative"
+            raise ValueError(f"{op}: {name} must be {need}, got {value}")
+
+
+def check_input_4d(op, shape):
+    if len(shape) != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {tuple(shape)}")
+
+
+def check_fits(op, x_shape, kernel, padding, dilation):
+    H, W = x_shape[2:]
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    padded = (H + 2 * padding[0], W + 2 * padding[1])
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise ValueError(f"{op}: kernel {tuple(kernel)} (dilation {tuple(dilation)}, span {span}) is larger "
+                         f"than the padded input {padded} (input {(H, W)}, padding {tuple(padding)})")
+
+
+def im2col(x, kernel, stride, padding, dilation):
+    """The kernel chosen by ``kernels.use_numba``: cols (C*kh*kw, N*Ho*Wo)."""
+    if not kernels.use_numba(x):
+        return ref.im2col(x, kernel, stride, padding, dilation)
+    from ..kernels import numba_cpu
+    import numpy as np
+    N, C, H, W = x.shape
+    Ho = conv_output_size(H, kernel[0], stride[0], padding[0], dilation[0])
+    Wo = conv_output_size(W, kernel[1], stride[1], padding[1], dilation[1])
+    cols = np.empty((C * kernel[0] * kernel[1], N * Ho * Wo), dtype=x.dtype)
+    return numba_cpu.im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, Ho, Wo, cols)
+
+
+def col2im(cols, x_shape, kernel, stride, padding, dilation, out=None):
+    """The adjoint of :func:`im2col`, by the chosen kernel: dx (N, C, H, W) (into ``out`` if given)."""
+    if not kernels.use_numba(cols):
+        dx = ref.col2im(cols, x_shape, kernel, stride, padding, dilation)
+        if out is None:
+            return dx
+        out[...] = dx
+        return out
+    from ..kernels import numba_cpu
+    N, C, H, W = x_shape
+    Ho = conv_output_size(H, kernel[0], stride[0], padding[0], dilation[0])
+    Wo = conv_output_size(W, kernel[1], stride[1], padding[1], dilation[1])
+    import numpy as np
+    dx = np.empty(x_shape, dtype=cols.dtype) if out is None else out
+    return numba_cpu.col2im(cols, *kernel, *stride, *padding, *dilation, Ho, Wo, dx)
+
+
+class Conv2d(Function):
+    """y = conv(x, W) + b by im2col + GEMM; see the module docstring for the backward."""
+
+    def __init__(self, stride=1, padding=0, dilation=1, groups=1, name="conv2d"):
+        self.stride = _pair(stride, "stride", name)
+        self.padding = _pair(padding, "padding", name)
+        self.dilation = _pair(dilation, "dilation", name)
+        if not isinstance(groups, numbers.Integral) or groups < 1:
+            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        self.groups, self.name = int(groups), name
+
+    def _check(self, x, weight, bias):
+        op, g = self.name, self.groups
+        if weight.ndim != 4:
+            raise ValueError(f"{op}: expected a 4-D weight (out_channels, in_channels/groups, kh, kw), "
+                             f"got shape {weight.shape}")
+        O, Cg, kh, kw = weight.shape
+        check_input_4d(op, x.shape)
+        check_window_args(op, (kh, kw), self.stride, self.padding, self.dilation)
+        if O % g:
+            raise ValueError(f"{op}: groups={g} must divide out_channels={O}")
+        if x.shape[1] != Cg * g:
+            raise ValueError(f"{op}: expected input (N, {Cg * g}, H, W), got {tuple(x.shape)}")
+        if bias is not None and bias.shape != (O,):
+            raise ValueError(f"{op}: expected bias of shape ({O},), got {tuple(bias.shape)}")
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            raise TypeError(f"{op}: input dtype {x.dtype} must equal weight dtype {weight.dtype}"
+                            + ("" if bias is None else f" and bias dtype {bias.dtype}"))
+        check_fits(op, x.shape, (kh, kw), self.padding, self.dilation)
+
+    def forward(self, x, weight, bias=None):
+        self._check(x, weight, bias)
+        xp = get_array_module(x)
+        N, C, H, W = x.shape
+        O, Cg, kh, kw = weight.shape
+        g, kernel = self.groups, (kh, kw)
+        Ho = conv_output_size(H, kh, self.stride[0], self.padding[0], self.dilation[0])
+        Wo = conv_output_size(W, kw, self.stride[1], self.padding[1], self.dilation[1])
+        cols = im2col(x, kernel, self.stride, self.padding, self.dilation)
+        R, Og, P = Cg * kh * kw, O // g, Ho * Wo
+        weight_rows = weight.reshape(g, Og, R)
+        per_sample = cols.reshape(C * kh * kw, N, P).transpose(1, 0, 2)   # (N, C*kh*kw, P) view
+        y = xp.empty((N, O, P), dtype=x.dtype)
+        for k in range(g):
+            xp.matmul(weight_rows[k], per_sample[:, k * R:(k + 1) * R], out=y[:, k * Og:(k + 1) * Og])
+        if bias is not None:
+            y += bias.reshape(1, O, 1)
+        needs_x, needs_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        self.x_shape, self.kernel = x.shape, kernel
+        self.cols = cols if needs_w else None
+        self.weight = weight if needs_x else None
+        return y.reshape(N, O, Ho, Wo)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        N, O, Ho, Wo = gy.shape
+        C, g = self.x_shape[1], self.groups
+        Og, R = O // g, C // g * self.kernel[0] * self.kernel[1]
+        # gY (O, N*Ho*Wo): the layout of cols' columns, so both GEMMs are plain 2-D products
+        gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2)).reshape(O, -1)
+        gx = gw = gb = None
+        if self.needs_input_grad[1]:
+            gw = xp.empty((g, Og, R), dtype=gy.dtype)
+            for k in range(g):
+                xp.matmul(gY[k * Og:(k + 1) * Og], self.cols[k * R:(k + 1) * R].T, out=gw[k])
+            gw = gw.reshape(O, C // g, *self.kernel)
+            self.cols = None                                   # free before col2im allocates
+        if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+            gb = gY.sum(axis=1)
+        if self.needs_input_grad[0]:
+            gx = self._input_grad(gY)
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+
+    def _input_grad(self, gY):
+        """dx = col2im(W^T @ gY), a few samples at a time: the chunk of dcols stays in cache
+        for col2im instead of one (C*kh*kw, N*Ho*Wo) array going through memory twice."""
+        xp = get_array_module(gY)
+        N, C, H, W = self.x_shape
+        g, (kh, kw) = self.groups, self.kernel
+        O = self.weight.shape[0]
+        Og, R, P = O // g, C // g * kh * kw, gY.shape[1] // N
+        weight_rows = self.weight.reshape(g, Og, R)
+        chunk = max(1, min(N, CHUNK_BYTES // (C * kh * kw * P * gY.itemsize)))
+        dcols = xp.empty((C * kh * kw, chunk * P), dtype=gY.dtype)
+        gx = xp.empty(self.x_shape, dtype=gY.dtype)
+        for n0 in range(0, N, chunk):
+            n1 = min(N, n0 + chunk)
+            part = dcols[:, :(n1 - n0) * P]
+            for k in range(g):
+                xp.matmul(weight_rows[k].T, gY[k * Og:(k + 1) * Og, n0 * P:n1 * P], out=part[k * R:(k + 1) * R])
+            col2im(part, (n1 - n0, C, H, W), self.kernel, self.stride, self.padding, self.dilation, out=gx[n0:n1])
+        return gx
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
+    bias (O,) or None -> (N, O, Ho, Wo). ``stride``, ``padding``, ``dilation``: int or (h, w)."""
+    return _conv2d(x, weight, bias, stride, padding, dilation, groups, "conv2d")
+
+
+def _conv2d(x, weight, bias, stride, padding, dilation, groups, name):
+    fn = Conv2d(stride, padding, dilation, groups, name=name)
+    return fn(x, weight) if bias is None else fn(x, weight, bias)

@@ -1,0 +1,70 @@
+"""Conv2d: a learned bank of filters (weight (out, in/groups, kh, kw), bias (out,)) over ``F.conv2d``."""
+import math
+import numbers
+
+import numpy as np
+
+from ..backend import backend_module
+from ..functional.conv import _conv2d, _pair
+from ..rng import get_rng
+from .module import Module, Parameter
+
+
+class Conv2d(Module):
+    """PyTorch's Conv2d: same arguments, attribute names, shapes and default initialisation.
+
+    Default init (PyTorch's kaiming_uniform with a=sqrt(5)): weight and bias ~ U(-b, b) with
+    b = 1/sqrt(fan_in), fan_in = in_channels/groups * kh * kw. Parameters are float32 on the
+    current backend, drawn from the library RNG (``minicnn.manual_seed``).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True):
+        super().__init__()
+        name = f"Conv2d({in_channels}->{out_channels})"
+        for what, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name}: {what} must be a positive int, got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
+                             f"and out_channels={out_channels}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = _pair(kernel_size, "kernel_size", name)
+        self.stride = _pair(stride, "stride", name)
+        self.padding = _pair(padding, "padding", name)
+        self.dilation = _pair(dilation, "dilation", name)
+        for what, value, least in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
+                                   ("dilation", self.dilation, 1), ("padding", self.padding, 0)):
+            if min(value) < least:
+                raise ValueError(f"{name}: {what} must be {'positive' if least else 'non-negative'}, got {value}")
+        xp = backend_module()
+        rng = get_rng(xp)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        # U(-b, b) as 2b*U(0, 1) - b: Generator.random exists on NumPy and CuPy alike
+        self.weight = Parameter(rng.random(size=shape, dtype=np.float32) * (2 * bound) - bound)
+        if bias:
+            self.bias = Parameter(rng.random(size=(self.out_channels,), dtype=np.float32) * (2 * bound) - bound)
+        else:
+            self.register_parameter("bias", None)
+        self._name = name
+
+    def forward(self, x):
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) != 4 or shape[1] != self.in_channels:
+            raise ValueError(f"{self._name}: expected input (N, {self.in_channels}, H, W), got {shape}")
+        return _conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                       self._name)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text

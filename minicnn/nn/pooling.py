@@ -1,0 +1,51 @@
+"""Pooling layers over ``functional.pooling``, with PyTorch's arguments and reprs."""
+from ..functional import pooling as P
+from .module import Module
+
+
+class MaxPool2d(Module):
+    """Max pooling; AlexNet's overlapping pool is MaxPool2d(3, 2). ``stride`` defaults to the kernel."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+        P.MaxPool2d(self.kernel_size, self.stride, padding, dilation, ceil_mode, name="MaxPool2d")  # validates types
+
+    def forward(self, x):
+        return P._max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                             self.return_indices, "MaxPool2d")
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+        P.AvgPool2d(kernel_size, self.stride, padding, ceil_mode, count_include_pad, divisor_override,
+                    name="AvgPool2d")  # validates types
+
+    def forward(self, x):
+        return P.AvgPool2d(self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                           self.divisor_override, name="AvgPool2d")(x)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+        P.AdaptiveAvgPool2d(output_size, name="AdaptiveAvgPool2d")  # validates
+
+    def forward(self, x):
+        return P.AdaptiveAvgPool2d(self.output_size, name="AdaptiveAvgPool2d")(x)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
