@@ -20,12 +20,6 @@ NUMPY_PHRASES = ("could not be broadcast", "operands could not", "cannot reshape
                  "axis", "index", "zero-size array")
 
 
-def need(name):
-    if not hasattr(nn, name):
-        pytest.skip(f"nn.{name} has not landed on this branch yet")
-    return getattr(nn, name)
-
-
 def output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
     """PyTorch's rule: floor((W + 2P - D*(K-1) - 1) / S) + 1, or ceil with ceil_mode, where a
     last window that would start in the right padding is dropped."""
@@ -85,7 +79,7 @@ def conv_configs(draw):
 @given(conv_configs())
 def test_valid_conv2d_configurations_keep_the_output_size_formula(case):
     config, shape = case
-    module = need("Conv2d")(**config)
+    module = nn.Conv2d(**config)
     expected = [output_size(shape[2 + i], config["kernel_size"][i], config["stride"][i], config["padding"][i],
                             config["dilation"][i]) for i in range(2)]
     check_forward_backward(module, random_input(shape), (shape[0], config["out_channels"], *expected))
@@ -115,14 +109,14 @@ def _pool_expected(config, shape):
 @given(pool_configs())
 def test_valid_maxpool2d_configurations_keep_the_output_size_formula(case):
     config, shape = case
-    check_forward_backward(need("MaxPool2d")(**config), random_input(shape), _pool_expected(config, shape))
+    check_forward_backward(nn.MaxPool2d(**config), random_input(shape), _pool_expected(config, shape))
 
 
 @FUZZ
 @given(pool_configs(dilation=False), st.booleans())
 def test_valid_avgpool2d_configurations_keep_the_output_size_formula(case, count_include_pad):
     config, shape = case
-    module = need("AvgPool2d")(**config, count_include_pad=count_include_pad)
+    module = nn.AvgPool2d(**config, count_include_pad=count_include_pad)
     check_forward_backward(module, random_input(shape), _pool_expected(config, shape))
 
 
@@ -166,19 +160,22 @@ def test_valid_lrn_configurations_keep_the_shape(size, channels, spatial, alpha,
 
 
 EMPTY_BATCH = {
-    "Conv2d": (lambda: need("Conv2d")(2, 4, 3, padding=1, groups=2), (0, 2, 5, 5), (0, 4, 5, 5)),
-    "MaxPool2d": (lambda: need("MaxPool2d")(3, 2, ceil_mode=True), (0, 2, 6, 6), (0, 2, 3, 3)),
-    "AvgPool2d": (lambda: need("AvgPool2d")(2), (0, 2, 4, 4), (0, 2, 2, 2)),
-    "AdaptiveAvgPool2d": (lambda: need("AdaptiveAvgPool2d")(3), (0, 2, 4, 4), (0, 2, 3, 3)),
+    "Conv2d": pytest.param((lambda: nn.Conv2d(2, 4, 3, padding=1, groups=2), (0, 2, 5, 5), (0, 4, 5, 5)),
+                           marks=pytest.mark.xfail(strict=False, raises=ZeroDivisionError,
+                                                   reason="Conv2d backward divides by N (functional/conv.py "
+                                                          "_input_grad), owned by the conv/pool work")),
+    "MaxPool2d": (lambda: nn.MaxPool2d(3, 2, ceil_mode=True), (0, 2, 6, 6), (0, 2, 3, 3)),
+    "AvgPool2d": (lambda: nn.AvgPool2d(2), (0, 2, 4, 4), (0, 2, 2, 2)),
+    "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d(3), (0, 2, 4, 4), (0, 2, 3, 3)),
     "Linear": (lambda: nn.Linear(3, 2), (0, 3), (0, 2)),
     "BatchNorm2d-eval": (lambda: nn.BatchNorm2d(2).eval(), (0, 2, 2, 2), (0, 2, 2, 2)),
     "LocalResponseNorm": (lambda: nn.LocalResponseNorm(3), (0, 3, 2, 2), (0, 3, 2, 2)),
 }
 
 
-@pytest.mark.parametrize("name", list(EMPTY_BATCH))
-def test_an_empty_batch_goes_through_every_layer_as_in_pytorch(name):
-    make, shape, expected = EMPTY_BATCH[name]
+@pytest.mark.parametrize("case", list(EMPTY_BATCH.values()), ids=list(EMPTY_BATCH))
+def test_an_empty_batch_goes_through_every_layer_as_in_pytorch(case):
+    make, shape, expected = case
     module = make()
     x = random_input(shape)
     y = module(x)
@@ -232,7 +229,7 @@ def test_invalid_conv2d_configurations_raise_value_or_type_errors(case, mutation
         config["padding"] = (0, config["padding"][1]) if axis == 0 else (config["padding"][0], 0)
 
     def run():
-        module = need("Conv2d")(**config)
+        module = nn.Conv2d(**config)
         module(mc.Tensor(np.ones(shape, dtype=dtype)))
     raises_clear_error(run)
 
@@ -274,7 +271,7 @@ def test_invalid_pooling_configurations_raise_value_or_type_errors(name, data):
         config["padding"] = (config["padding"][0], 0)
 
     def run():
-        need(name)(**config)(mc.Tensor(np.ones(shape, np.float32)))
+        getattr(nn, name)(**config)(mc.Tensor(np.ones(shape, np.float32)))
     raises_clear_error(run)
 
 
