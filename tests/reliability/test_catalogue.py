@@ -268,11 +268,11 @@ def test_backward_on_a_non_scalar_without_grad_names_the_shape_and_grad():
 # --- 12. an optimizer given no parameters or a non-positive lr ----------------------------------------
 
 @pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1), lambda p: optim.Adam(p)], ids=["SGD", "Adam"])
-def test_an_optimizer_without_parameters_says_the_list_is_empty(make):
-    with pytest.raises(ValueError, match="empty parameter list"):
+def test_an_optimizer_without_parameters_says_the_list_is_empty_and_what_it_expected(make):
+    with pytest.raises(ValueError, match=r"^(SGD|Adam): optimizer got an empty parameter list; expected at least one Parameter"):
         make(nn.ReLU().parameters())   # a model without parameters
-    with pytest.raises(ValueError, match="empty parameter list"):
-        make([])
+    with pytest.raises(ValueError, match=r"empty parameter list in a param group; expected at least one Parameter"):
+        make([{"params": []}])
 
 
 @pytest.mark.parametrize("lr", [0, -0.1, float("nan"), float("inf")])
