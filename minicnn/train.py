@@ -83,6 +83,16 @@ def _first_nonfinite_grad(model):
     return None
 
 
+def _copy_buffers(model):
+    """Copies of every buffer: a skipped step must not leave its batch in BatchNorm's running stats."""
+    return [(m, name, b.copy()) for m in model.modules() for name, b in m._buffers.items() if b is not None]
+
+
+def _restore_buffers(saved):
+    for module, name, value in saved:
+        module._buffers[name] = value
+
+
 def _grads_finite(model):
     total = 0.0
     for p in model.parameters():
@@ -202,6 +212,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
             tick = time.perf_counter()
             for x, y in bar:
                 step += 1
+                saved_buffers = _copy_buffers(model) if skip_nonfinite else None
                 logits = model(Tensor(x))
                 loss = loss_fn(logits, y)
                 value = float(loss.item())
@@ -209,6 +220,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     where = _first_nonfinite_module(model, Tensor(x))
                     if skip_nonfinite:
                         log(f"epoch {epoch + 1} step {step}: loss is {value}, first in {where}; step skipped")
+                        _restore_buffers(saved_buffers)
                         continue
                     raise NonFiniteError(f"epoch {epoch + 1} step {step}: loss is {value}; it first "
                                          f"appeared in {where}. The last good checkpoint is left as it was"
@@ -223,6 +235,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     if skip_nonfinite:
                         log(f"epoch {epoch + 1} step {step}: gradient of {name} is not finite{where}; step skipped")
                         optimizer.zero_grad()
+                        _restore_buffers(saved_buffers)
                         continue
                     raise NonFiniteError(f"epoch {epoch + 1} step {step}: the gradient of {name} is not "
                                          f"finite (loss {value:.4g}){where}. The last good checkpoint is left as it was"
