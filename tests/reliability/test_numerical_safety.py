@@ -89,3 +89,18 @@ def test_nan_in_the_data_is_blamed_on_the_input_batch():
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     with pytest.raises(NonFiniteError, match=r"loss is nan; it first appeared in the input batch itself"):
         _fit(model, DataLoader(data, batch_size=16))
+
+
+def test_a_skipped_step_leaves_no_trace_in_batchnorm_running_stats():
+    data = blobs(48, seed=0)
+    data.data[20, 0, 2, 2] = np.nan        # one bad image, in batch 2 (no shuffling)
+    mc.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.BatchNorm1d(16), nn.Linear(16, 3))
+    messages = []
+    _fit(model, DataLoader(data, batch_size=16), skip_nonfinite=True, log=messages.append)
+    assert sum("step 2: loss is nan" in m and "skipped" in m for m in messages) == 1
+    bn = model[1]
+    assert np.isfinite(bn.running_mean).all() and np.isfinite(bn.running_var).all()
+    assert int(bn.num_batches_tracked) == 2   # the two good steps only
+    model.eval()
+    assert np.isfinite(model(mc.Tensor(blobs(8, seed=3).data)).data).all()
