@@ -12,3 +12,4 @@ from .functional import concatenate, pad, stack
 __version__ = "0.1.0"
 from . import models
 from .summary import Summary, summary
+from . import amp

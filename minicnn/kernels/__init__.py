@@ -59,9 +59,10 @@ def get_kernels():
 
 
 def use_numba(array):
-    """True when ``array`` is a NumPy array and the Numba kernels are selected."""
+    """True when ``array`` is a float32/float64 (or integer) NumPy array and the Numba
+    kernels are selected; float16 (mixed precision) takes the NumPy reference."""
     import numpy as np
-    return _selected == "numba" and isinstance(array, np.ndarray)
+    return _selected == "numba" and isinstance(array, np.ndarray) and array.dtype != np.float16
 
 
 def njit(*args, **kwargs):

@@ -21,8 +21,8 @@ def loss_on(model, x, y, seed):
 def test_sgd_steps_decrease_the_loss_on_a_fixed_batch(name, shape, lr):
     rng = np.random.default_rng(0)
     model = models.get_model(name).train()
-    x = mc.Tensor(rng.standard_normal((8,) + shape).astype(np.float32))
-    y = rng.integers(0, 10, size=8)
+    x = mc.Tensor(rng.standard_normal((4,) + shape).astype(np.float32))
+    y = rng.integers(0, 10, size=4)
     losses = []
     for _ in range(2):
         loss = loss_on(model, x, y, seed=1)
