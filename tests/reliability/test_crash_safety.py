@@ -2,7 +2,10 @@
 SIGKILL mid-training in test_resume.py."""
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +15,8 @@ from minicnn import checkpoint, nn, optim
 from minicnn.checkpoint import load_checkpoint, save_checkpoint
 from minicnn.train import fit
 from tests.reliability._runs import build
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_a_failing_save_leaves_the_previous_checkpoint_and_no_temporary_file(tmp_path, monkeypatch):
@@ -65,3 +70,54 @@ def test_a_best_checkpoint_is_written_only_when_test_accuracy_improves(tmp_path)
     assert load_checkpoint(tmp_path / "best.npz")["meta"]["epoch"] == best_epoch
     assert load_checkpoint(tmp_path / "last.npz")["meta"]["epoch"] == 3
     assert sorted(os.listdir(tmp_path)) == ["best.npz", "history.json", "last.npz"]   # no temporary files
+
+
+KILLED_SAVER = """
+import sys
+import numpy as np
+from minicnn import nn
+from minicnn.checkpoint import save_checkpoint
+
+class Big(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(np.zeros((4, 4), np.float32))
+        self.register_buffer("blob", np.zeros((8, 1024, 1024), np.float32))   # 32 MB: a save takes a while
+
+model = Big()
+print("saving", flush=True)
+k = 0
+while True:
+    k += 1
+    model.weight.data[...] = k
+    model.blob[...] = k
+    save_checkpoint(sys.argv[1], model, generation=k)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03])
+def test_sigkill_while_a_save_is_in_progress_leaves_a_complete_checkpoint(tmp_path, delay):
+    """Kill the saver while its temporary file exists (a write in progress): the checkpoint under the
+    real name is a whole earlier generation -- every array from the same save -- never a torn mix."""
+    path = tmp_path / "last.npz"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVER, str(path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "saving"
+        deadline = time.time() + 60
+        while time.time() < deadline:   # wait for a second save to be under way
+            if path.exists() and any(name.startswith(".tmp-") for name in os.listdir(tmp_path)):
+                break
+            time.sleep(0.001)
+        time.sleep(delay)
+        writing = any(name.startswith(".tmp-") for name in os.listdir(tmp_path))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    state = load_checkpoint(path)
+    generation = state["meta"]["generation"]
+    assert generation >= 1
+    assert (state["model"]["weight"] == generation).all() and (state["model"]["blob"] == generation).all()
+    if writing:   # the killed write left its temporary file behind; it never replaces the real one
+        assert all(name == "last.npz" or name.startswith(".tmp-") for name in os.listdir(tmp_path))
