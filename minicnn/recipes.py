@@ -62,30 +62,42 @@ def make_optimizer(args, model):
     return optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
 
 
-def run(args, model, train_transform=None, test_transform=None, scheduler_fn=None, comm=None):
-    """Load the data, train ``model`` with the trainer, print the final test accuracy."""
+def run(args, model, train_transform=None, test_transform=None, scheduler_fn=None):
+    """Load the data, train ``model`` with the trainer, print the final test accuracy.
+    With ``--distributed`` (under mpiexec) every rank trains on its shard with a per-rank batch
+    of batch_size // ranks, gradients averaged after each backward; rank 0 prints and writes."""
     import minicnn as mc
     from .data import DataLoader
     from .train import fit
 
+    comm = None
+    if getattr(args, "distributed", False):
+        from . import distributed as dist
+        comm = dist.init()
+        if args.backend == "cupy":
+            dist.select_gpu(comm)
     mc.set_backend(args.backend)
     model.to(args.backend)
     train_set = subset(make_dataset(args.dataset, args.data_dir, True, args.download), args.limit_train)
     test_set = subset(make_dataset(args.dataset, args.data_dir, False, args.download), args.limit_test)
+    batch_size, sizes = args.batch_size, f"{len(train_set)} training / {len(test_set)} test images"
     if comm is not None and comm.size > 1:
-        from .distributed import shard_dataset
-        train_set = shard_dataset(train_set, comm, seed=args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, transform=train_transform,
+        dist.broadcast_parameters(model, comm)
+        mc.manual_seed(args.seed + comm.rank)  # different dropout masks per rank
+        train_set = dist.shard_dataset(train_set, comm, seed=args.seed)
+        test_set = dist.shard_dataset(test_set, comm, shuffle=False, pad=False)
+        batch_size = max(1, args.batch_size // comm.size)
+        sizes += f" over {comm.size} ranks (batch {batch_size} per rank)"
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, transform=train_transform,
                               seed=args.seed, prefetch=1)
-    test_loader = DataLoader(test_set, batch_size=max(args.batch_size, 256), transform=test_transform, prefetch=1)
+    test_loader = DataLoader(test_set, batch_size=max(batch_size, 256), transform=test_transform, prefetch=1)
     optimizer = make_optimizer(args, model)
     if comm is not None and comm.size > 1:
-        from .distributed import DistributedOptimizer
-        optimizer = DistributedOptimizer(optimizer, comm)
+        optimizer = dist.DistributedOptimizer(optimizer, comm)
     scheduler = scheduler_fn(optimizer) if scheduler_fn else None
     main = comm is None or comm.is_main
     if main:
-        print(f"{len(train_set)} training / {len(test_set)} test images, batch {args.batch_size}, "
+        print(f"{sizes}, batch {args.batch_size}, "
               f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, backend {args.backend}", flush=True)
     history = fit(model, optimizer, train_loader, test_loader, epochs=args.epochs, scheduler=scheduler,
                   out_dir=args.out, resume=bool(args.resume), progress=not args.no_progress and sys.stderr.isatty(),

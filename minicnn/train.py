@@ -216,7 +216,10 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                 logits = model(Tensor(x))
                 loss = loss_fn(logits, y)
                 value = float(loss.item())
-                if not math.isfinite(value):
+                finite = math.isfinite(value)
+                if comm is not None and comm.size > 1:  # every rank must take the same branch
+                    finite = bool(comm.allreduce_scalar(int(finite), op="min"))
+                if not finite:
                     where = _first_nonfinite_module(model, Tensor(x))
                     if skip_nonfinite:
                         log(f"epoch {epoch + 1} step {step}: loss is {value}, first in {where}; step skipped")
@@ -227,6 +230,8 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                                          f"{' (' + last_path + ')' if last_path else ''}.")
                 optimizer.zero_grad()
                 loss.backward()
+                if hasattr(optimizer, "synchronize"):  # distributed: average first, so all ranks agree
+                    optimizer.synchronize()
                 if not _grads_finite(model):
                     name = _first_nonfinite_grad(model)
                     # a finite loss over non-finite activations (e.g. masked or clipped away): name their layer
@@ -257,6 +262,8 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
             bar.close()
             if comm is not None and comm.size > 1:
                 loss_sum, correct, count = (comm.allreduce_scalar(v) for v in (loss_sum, correct, count))
+                from .distributed import average_buffers
+                average_buffers(model, comm)  # BatchNorm running statistics: one model to test and save
             history["train_loss"].append(loss_sum / max(count, 1))
             history["train_acc"].append(correct / max(count, 1))
             history["lr"].append(_lr(optimizer))

@@ -2,6 +2,8 @@
 
 Each backward is the elementwise (or, for softmax, per-row Jacobian-vector) product of the
 incoming gradient with the derivative, written from what forward saved.
+
+Derivations and worked examples: docs/relu.md, docs/softmax_cross_entropy.md
 """
 from ..backend import get_array_module
 from ..function import Function

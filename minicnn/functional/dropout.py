@@ -2,6 +2,8 @@
 
 Training: each element is kept with probability 1 - p and scaled by 1 / (1 - p), so the
 expected output equals the input and evaluation needs no rescaling.
+
+Derivations and worked examples: docs/dropout.md
 """
 from ..backend import get_array_module
 from ..function import Function

@@ -1,4 +1,7 @@
-"""Fully connected layer: y = x W^T + b, one GEMM forward and one per gradient backward."""
+"""Fully connected layer: y = x W^T + b, one GEMM forward and one per gradient backward.
+
+Derivations and worked examples: docs/linear.md
+"""
 from ..function import Function
 
 

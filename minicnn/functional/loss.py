@@ -1,6 +1,8 @@
 """Losses: cross_entropy (log-softmax + NLL fused), nll_loss, mse_loss.
 
 reduction: "mean" (average over the batch), "sum", or "none" (one loss per sample).
+
+Derivations and worked examples: docs/softmax_cross_entropy.md
 """
 from ..backend import get_array_module
 from ..function import Function

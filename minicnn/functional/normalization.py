@@ -9,6 +9,8 @@ and dvar/dx_i = 2 (x_i - mu) / m, dmu/dx_i = 1 / m; collecting terms,
     gx = inv_std / m * (m g - sum(g) - xhat * sum(g * xhat))
     ggamma = sum(gy * xhat),  gbeta = sum(gy)
 In evaluation mu and var are constants (running statistics): gx = g * inv_std.
+
+Derivations and worked examples: docs/batchnorm.md, docs/lrn.md
 """
 from ..backend import get_array_module
 from ..function import Function

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from ..backend import get_array_module
+from ..backend import get_array_module, is_cupy_array
 from ..function import Function
 from ..kernels import pooling as ref
 from ..kernels.im2col import conv_output_size
@@ -47,7 +47,10 @@ class MaxPool2d(Function):
         out_hw = _pool_geometry(self.name, x.shape, self.kernel, self.stride, self.padding, self.dilation,
                                 self.ceil_mode)
         self.x_shape = x.shape
-        if kernels.use_numba(x):
+        if is_cupy_array(x):
+            from ..kernels import cupy_gpu
+            y, self.argmax = cupy_gpu.maxpool_forward(x, self.kernel, self.stride, self.padding, self.dilation, out_hw)
+        elif kernels.use_numba(x):
             from ..kernels import numba_cpu
             y, self.argmax = numba_cpu.maxpool_forward(np.ascontiguousarray(x), *self.kernel, *self.stride,
                                                        *self.padding, *self.dilation, *out_hw)
@@ -56,6 +59,9 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, gy):
+        if is_cupy_array(gy):
+            from ..kernels import cupy_gpu
+            return cupy_gpu.maxpool_backward(gy, self.argmax, self.x_shape)
         if kernels.use_numba(gy):
             from ..kernels import numba_cpu
             return numba_cpu.maxpool_backward(np.ascontiguousarray(gy), self.argmax, *self.x_shape[2:])

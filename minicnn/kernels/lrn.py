@@ -14,6 +14,8 @@ Backward.  y_j depends on x_i directly (i = j) and through s_j whenever i is in 
 so with t_j = gy_j x_j s_j^(-beta-1):
     gx_i = gy_i s_i^(-beta) - 2 beta alpha' x_i * sum_{j : i in W(j)} t_j
 and i in W(j)  <=>  j in [i - (size-1)//2, i + size//2]: the window mirrored.
+
+Derivations and worked examples: docs/lrn.md
 """
 import numpy as np
 

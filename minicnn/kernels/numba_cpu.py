@@ -60,8 +60,12 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols):
                 h = oh * sh + h_off
                 for ow in range(ow_lo):
                     cols[row, dst + ow] = 0
-                for ow in range(ow_lo, ow_hi):
-                    cols[row, dst + ow] = x[n, c, h, ow * sw + w_off]
+                if sw == 1:                                 # contiguous: lets LLVM vectorise
+                    for ow in range(ow_lo, ow_hi):
+                        cols[row, dst + ow] = x[n, c, h, ow + w_off]
+                else:
+                    for ow in range(ow_lo, ow_hi):
+                        cols[row, dst + ow] = x[n, c, h, ow * sw + w_off]
                 for ow in range(ow_hi, Wo):
                     cols[row, dst + ow] = 0
     return cols
@@ -69,15 +73,17 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols):
 
 @njit(parallel=True)
 def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, dx):
-    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), summing overlaps; one thread per plane.
-    Overwrites and returns ``dx``."""
+    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), summing overlaps. Overwrites and returns ``dx``.
+
+    One thread per channel c: it streams the kh*kw long rows of c front to back and adds
+    them into the N planes dx[:, c] (which stay in cache), so no two threads write the same
+    pixel and the reads are long contiguous runs.
+    """
     N, C, H, W = dx.shape
     P = Ho * Wo
-    for plane in prange(N * C):
-        n = plane // C
-        c = plane % C
-        out = dx[n, c]
-        out[:, :] = 0
+    for c in prange(C):
+        for n in range(N):
+            dx[n, c, :, :] = 0
         for i in range(kh):
             h_off = i * dh - ph
             oh_lo, oh_hi = _valid_range(h_off, sh, H, Ho)
@@ -85,11 +91,17 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, dx):
                 w_off = j * dw - pw
                 ow_lo, ow_hi = _valid_range(w_off, sw, W, Wo)
                 row = (c * kh + i) * kw + j
-                for oh in range(oh_lo, oh_hi):
-                    h = oh * sh + h_off
-                    src = n * P + oh * Wo
-                    for ow in range(ow_lo, ow_hi):
-                        out[h, ow * sw + w_off] += cols[row, src + ow]
+                for n in range(N):
+                    out = dx[n, c]
+                    for oh in range(oh_lo, oh_hi):
+                        h = oh * sh + h_off
+                        src = n * P + oh * Wo
+                        if sw == 1:
+                            for ow in range(ow_lo, ow_hi):
+                                out[h, ow + w_off] += cols[row, src + ow]
+                        else:
+                            for ow in range(ow_lo, ow_hi):
+                                out[h, ow * sw + w_off] += cols[row, src + ow]
     return dx
 
 

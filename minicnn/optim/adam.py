@@ -1,4 +1,7 @@
-"""Adam (Kingma & Ba 2015), with PyTorch's semantics."""
+"""Adam (Kingma & Ba 2015), with PyTorch's semantics.
+
+Derivations and worked examples: docs/adam.md
+"""
 import math
 from numbers import Number
 

@@ -1,4 +1,7 @@
-"""Stochastic gradient descent with momentum, in PyTorch's form or the AlexNet paper's."""
+"""Stochastic gradient descent with momentum, in PyTorch's form or the AlexNet paper's.
+
+Derivations and worked examples: docs/sgd_momentum.md
+"""
 from numbers import Number
 
 from .optimizer import Optimizer

@@ -1,0 +1,21 @@
+"""Pictures for studying a network (matplotlib, Agg backend: files, no window).
+
+- ``plot_history``: loss and accuracy curves from the trainer's history;
+- ``filter_grid`` / ``filter_mosaic``: first-layer kernels, each normalised on its own
+  (the AlexNet paper's Figure 3);
+- ``feature_maps`` / ``capture_activations``: each conv layer's maps for one image;
+- ``penultimate_features`` + ``nearest_neighbours`` + ``retrieval_grid``: the training
+  images closest to a query in the last hidden layer's feature space (the paper's Figure 4);
+- ``deconv_projection``: a ZFNet-style projection of one activation back to pixel space.
+
+Everything reads activations through ``Module.register_forward_hook``: no model needs
+special-case code to be looked at.
+"""
+from .figures import filter_grid, filter_mosaic, plot_history, retrieval_grid, save_figure
+from .activations import (capture_activations, feature_maps, model_from_checkpoint, nearest_neighbours,
+                          penultimate_features)
+from .deconv import deconv_figure, deconv_projection
+
+__all__ = ["save_figure", "plot_history", "filter_mosaic", "filter_grid", "capture_activations",
+           "feature_maps", "penultimate_features", "nearest_neighbours", "retrieval_grid",
+           "model_from_checkpoint", "deconv_projection", "deconv_figure"]
