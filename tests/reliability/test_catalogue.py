@@ -416,11 +416,19 @@ def _cli(*args):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-EXAMPLES = sorted(f"examples/{name}" for name in os.listdir(os.path.join(ROOT, "examples")) if name.endswith(".py"))
+def _training_examples():
+    """The example scripts built on recipes.base_parser (the ones with --backend)."""
+    folder = os.path.join(ROOT, "examples")
+    return sorted(f"examples/{name}" for name in os.listdir(folder)
+                  if name.endswith(".py") and "base_parser" in open(os.path.join(folder, name)).read())
+
+
+EXAMPLES = _training_examples()
 
 
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_an_unknown_backend_on_an_example_command_line_is_an_argparse_error_listing_the_choices(script):
+    assert "examples/alexnet_fashionmnist.py" in EXAMPLES
     result = _cli(script, "--backend", "tpu")
     assert result.returncode == 2, result.stderr
     assert "argument --backend: invalid choice: 'tpu' (choose from 'numpy', 'cupy')" in result.stderr
