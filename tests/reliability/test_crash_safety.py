@@ -1,6 +1,7 @@
 """Crash safety around checkpoints and Ctrl-C (issue 9); SIGKILL mid-save is in tests/test_checkpoint.py,
 SIGKILL mid-training in test_resume.py."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,3 +122,38 @@ def test_sigkill_while_a_save_is_in_progress_leaves_a_complete_checkpoint(tmp_pa
     assert (state["model"]["weight"] == generation).all() and (state["model"]["blob"] == generation).all()
     if writing:   # the killed write left its temporary file behind; it never replaces the real one
         assert all(name == "last.npz" or name.startswith(".tmp-") for name in os.listdir(tmp_path))
+
+
+def test_ctrl_c_in_an_example_saves_exits_130_with_a_hint_and_resume_finishes(tmp_path):
+    """End to end through the command line: examples/mnist_cnn.py on tiny MNIST files."""
+    from minicnn.data.idx import write_idx
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data" / "mnist"
+    data.mkdir(parents=True)
+    for prefix, n in (("train", 48), ("t10k", 16)):
+        write_idx(data / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(data / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    env = dict(os.environ, MINICNN_DATA=str(tmp_path / "data"))
+    out = tmp_path / "run"
+    command = [sys.executable, "examples/mnist_cnn.py", "--dataset", "mnist", "--batch-size", "8", "--out", str(out),
+               "--no-progress"]
+    proc = subprocess.Popen(command + ["--epochs", "200"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (out / "last.npz").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert re.search(r"interrupted at epoch \d+ step \d+; checkpoint saved to .*last.npz, continue with --resume", stderr)
+    meta = load_checkpoint(out / "last.npz")["meta"]
+    finish = meta["epoch"] + 1
+    resumed = subprocess.run(command + ["--epochs", str(finish), "--resume"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from {out / 'last.npz'}: epoch {meta['epoch'] + 1}, step {meta['step']}" in resumed.stdout
+    assert "final test accuracy" in resumed.stdout
+    assert load_checkpoint(out / "last.npz")["meta"]["epoch"] == finish
