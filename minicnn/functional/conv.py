@@ -14,8 +14,13 @@ Backward (gy = dL/dy, viewed as gY (O, N*Ho*Wo)): y = W·cols is linear in both,
 because col2im is the adjoint of im2col: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for all x, c,
 so dL/dx = im2col^T(dL/dcols). The input gradient (a GEMM and a col2im) is skipped when x
 needs no grad, as for the first layer of a network.
+
+Speed (NumPy): Numba im2col/col2im, a few large GEMMs rather than one per sample, and the
+big temporaries reused across steps through ``workspace`` (see :class:`Workspace`).
 """
 import numbers
+
+import numpy as np
 
 from .. import kernels
 from ..backend import get_array_module, is_cupy_array
@@ -25,6 +30,44 @@ from ..kernels.im2col import conv_output_size
 
 
 CHUNK_BYTES = 256 << 20   # bounds dcols of the input gradient (a few big GEMMs beat many small ones)
+
+
+class Workspace:
+    """Reuses conv2d's big NumPy temporaries (cols, the GEMM output, dcols, gY) across steps.
+
+    glibc hands blocks of more than a few MB back to the OS when they are freed, so a fresh
+    100+ MB array is paid again in page faults at first touch, every step; for AlexNet b64
+    that was a third of the step time. Arrays come back here after their last use and the
+    next take() of the same shape and dtype gets one. Only plain, unshared NumPy arrays of at
+    least ``min_bytes`` are kept, at most ``max_bytes`` in all; CuPy has its own pool.
+    """
+
+    def __init__(self, max_bytes=2 << 30, min_bytes=1 << 20):
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._free, self._bytes = {}, 0
+
+    def take(self, xp, shape, dtype):
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        free = self._free.get((shape, dtype.str)) if xp is np else None
+        if free:
+            array = free.pop()
+            self._bytes -= array.nbytes
+            return array
+        return xp.empty(shape, dtype=dtype)
+
+    def give(self, array):
+        if (type(array) is not np.ndarray or array.base is not None or array.nbytes < self.min_bytes
+                or self._bytes + array.nbytes > self.max_bytes):
+            return
+        self._free.setdefault((array.shape, array.dtype.str), []).append(array)
+        self._bytes += array.nbytes
+
+    def clear(self):
+        """Drop every kept buffer (memory goes back to the OS)."""
+        self._free, self._bytes = {}, 0
+
+
+workspace = Workspace()
 
 
 def _pair(value, what, op):
@@ -68,11 +111,10 @@ def im2col(x, kernel, stride, padding, dilation):
     if not kernels.use_numba(x):
         return ref.im2col(x, kernel, stride, padding, dilation)
     from ..kernels import numba_cpu
-    import numpy as np
     N, C, H, W = x.shape
     Ho = conv_output_size(H, kernel[0], stride[0], padding[0], dilation[0])
     Wo = conv_output_size(W, kernel[1], stride[1], padding[1], dilation[1])
-    cols = np.empty((C * kernel[0] * kernel[1], N * Ho * Wo), dtype=x.dtype)
+    cols = workspace.take(np, (C * kernel[0] * kernel[1], N * Ho * Wo), x.dtype)
     return numba_cpu.im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, Ho, Wo, cols)
 
 
@@ -138,16 +180,23 @@ class Conv2d(Function):
         R, Og, P = Cg * kh * kw, O // g, Ho * Wo
         # One large GEMM per group into (O, N*Ho*Wo), then one copy to NCHW: on few cores a
         # few big BLAS calls beat N per-sample calls (measured 3-4x less CPU under load).
-        y_cols = xp.empty((O, N * P), dtype=x.dtype)
+        y_cols = workspace.take(xp, (O, N * P), x.dtype)
         for k in range(g):
             xp.matmul(weight[k * Og:(k + 1) * Og].reshape(Og, R), cols[k * R:(k + 1) * R], out=y_cols[k * Og:(k + 1) * Og])
-        y = xp.ascontiguousarray(y_cols.reshape(O, N, P).transpose(1, 0, 2))
-        del y_cols
-        if bias is not None:
-            y += bias.reshape(1, O, 1)
+        if kernels.use_numba(y_cols):
+            from ..kernels import numba_cpu
+            y = numba_cpu.gemm_output_to_nchw(y_cols, xp.zeros(O, x.dtype) if bias is None else bias,
+                                              xp.empty((N, O, P), dtype=x.dtype))
+        else:
+            y = xp.ascontiguousarray(y_cols.reshape(O, N, P).transpose(1, 0, 2))
+            if bias is not None:
+                y += bias.reshape(1, O, 1)
+        workspace.give(y_cols)
         needs_x, needs_w = self.needs_input_grad[0], self.needs_input_grad[1]
         self.x_shape, self.kernel = x.shape, kernel
         self.cols = cols if needs_w else None
+        if not needs_w:
+            workspace.give(cols)
         self.weight = weight if needs_x else None
         return y.reshape(N, O, Ho, Wo)
 
@@ -157,8 +206,15 @@ class Conv2d(Function):
         C, g = self.x_shape[1], self.groups
         Og, R = O // g, C // g * self.kernel[0] * self.kernel[1]
         # gY (O, N*Ho*Wo): the layout of cols' columns, so both GEMMs are plain 2-D products
-        gY = xp.ascontiguousarray(gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2)).reshape(O, -1)
-        gx = gw = gb = None
+        gY = workspace.take(xp, (O, N * Ho * Wo), gy.dtype)
+        gb = None
+        if kernels.use_numba(gy):
+            from ..kernels import numba_cpu
+            gb = xp.empty(O, dtype=gy.dtype)
+            numba_cpu.nchw_to_gemm_layout(np.ascontiguousarray(gy).reshape(N, O, Ho * Wo), gY, gb)
+        else:
+            gY.reshape(O, N, Ho * Wo)[...] = gy.reshape(N, O, Ho * Wo).transpose(1, 0, 2)
+        gx = gw = None
         if self.needs_input_grad[1]:
             gw = xp.empty((g, Og, R), dtype=gy.dtype)
             for k in range(g):
@@ -166,13 +222,16 @@ class Conv2d(Function):
                 # conv1's skinny (96, 121) result 10x) faster with the long K axis this way
                 gw[k] = xp.matmul(self.cols[k * R:(k + 1) * R], gY[k * Og:(k + 1) * Og].T).T
             gw = gw.reshape(O, C // g, *self.kernel)
-            self.cols = None                                   # free before col2im allocates
+            workspace.give(self.cols)                          # before col2im needs memory
+            self.cols = None
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-            gb = gY.sum(axis=1)
+            gb = gY.sum(axis=1) if gb is None else gb
+        else:
+            gb = None
         if self.needs_input_grad[0]:
             gx = self._input_grad(gY)
+        workspace.give(gY)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
-
 
     def _input_grad(self, gY):
         """dx = col2im(W^T @ gY), in chunks of samples so dcols stays below CHUNK_BYTES."""
@@ -183,7 +242,7 @@ class Conv2d(Function):
         Og, R, P = O // g, C // g * kh * kw, gY.shape[1] // N
         weight_t = [xp.ascontiguousarray(self.weight[k * Og:(k + 1) * Og].reshape(Og, R).T) for k in range(g)]
         chunk = max(1, min(N, CHUNK_BYTES // (C * kh * kw * P * gY.itemsize)))
-        dcols = xp.empty((C * kh * kw, chunk * P), dtype=gY.dtype)
+        dcols = workspace.take(xp, (C * kh * kw, chunk * P), gY.dtype)
         gx = xp.empty(self.x_shape, dtype=gY.dtype)
         for n0 in range(0, N, chunk):
             n1 = min(N, n0 + chunk)
@@ -191,6 +250,7 @@ class Conv2d(Function):
             for k in range(g):
                 xp.matmul(weight_t[k], gY[k * Og:(k + 1) * Og, n0 * P:n1 * P], out=part[k * R:(k + 1) * R])
             col2im(part, (n1 - n0, C, H, W), self.kernel, self.stride, self.padding, self.dilation, out=gx[n0:n1])
+        workspace.give(dcols)
         return gx
 
 

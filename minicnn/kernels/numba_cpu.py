@@ -166,3 +166,35 @@ def maxpool_backward(gy, argmax, H, W):
                 if k >= 0:
                     out[k] += gy[n, c, oh, ow]
     return dx.reshape((N, C, H, W))
+
+
+@njit(parallel=True)
+def gemm_output_to_nchw(y_cols, bias, out):
+    """out[n, o, q] = y_cols[o, n*P + q] + bias[o]: the conv GEMM's (O, N*P) result to NCHW
+    and the bias added in the same pass (one thread per (n, o) row)."""
+    N, O, P = out.shape
+    for row in prange(N * O):
+        n = row // O
+        o = row % O
+        b = bias[o]
+        src = n * P
+        for q in range(P):
+            out[n, o, q] = y_cols[o, src + q] + b
+    return out
+
+
+@njit(parallel=True)
+def nchw_to_gemm_layout(gy, gY, bias_grad):
+    """gY[o, n*P + q] = gy[n, o, q], and bias_grad[o] = the sum of those values (accumulated
+    in float64), in one pass; one thread per output channel."""
+    N, O, P = gy.shape
+    for o in prange(O):
+        total = 0.0
+        for n in range(N):
+            dst = n * P
+            for q in range(P):
+                v = gy[n, o, q]
+                gY[o, dst + q] = v
+                total += v
+        bias_grad[o] = total
+    return gY

@@ -125,3 +125,46 @@ def test_conv2d_rejects_bad_shapes_with_a_clear_message(args, message):
 def test_conv2d_rejects_mixed_dtypes():
     with pytest.raises(TypeError, match="conv2d: input dtype float64 must equal weight dtype float32"):
         F.conv2d(mc.Tensor(np.zeros((1, 1, 4, 4))), mc.Tensor(np.zeros((1, 1, 3, 3), np.float32)))
+
+
+def _two_layer_step(x, w1, w2):
+    for t in (x, w1, w2):
+        t.grad = None
+    y = F.conv2d(F.conv2d(x, w1, padding=1), w2, padding=1)
+    y.backward(np.ones(y.shape, np.float32))
+    return [y.data.copy(), x.grad.data, w1.grad.data, w2.grad.data]
+
+
+def test_reused_workspace_buffers_never_change_results(rng, impl):
+    """Two convs with the same cols shape share workspace keys; results stay those of
+    fresh buffers, step after step (big enough to pass the workspace's size threshold)."""
+    from minicnn.functional.conv import workspace
+    x = randt(np, rng, 8, 32, 24, 24, dtype=np.float32)
+    w1 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
+    w2 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
+    saved = workspace.max_bytes
+    try:
+        workspace.max_bytes = 0
+        workspace.clear()
+        fresh = _two_layer_step(x, w1, w2)
+        workspace.max_bytes = saved
+        first = _two_layer_step(x, w1, w2)
+        assert workspace._bytes > 0                        # buffers were kept for reuse
+        second = _two_layer_step(x, w1, w2)
+    finally:
+        workspace.max_bytes = saved
+    for a, b, c in zip(fresh, first, second):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_workspace_keeps_only_unshared_numpy_arrays():
+    from minicnn.functional.conv import Workspace
+    pool = Workspace(max_bytes=64 << 20, min_bytes=1 << 10)
+    owner = np.empty((1024, 1024), np.float32)
+    pool.give(owner[:512])                                  # a view: someone else owns it
+    pool.give(np.empty(10, np.float32))                     # below the size threshold
+    assert pool._bytes == 0
+    pool.give(owner)
+    assert pool.take(np, (1024, 1024), np.float32) is owner
+    assert pool.take(np, (1024, 1024), np.float32) is not owner and pool._bytes == 0
