@@ -165,9 +165,7 @@ def test_float64_parameters_take_float64_input_so_gradchecks_stay_possible(name)
 
 @pytest.mark.parametrize("make", [
     lambda: nn.LocalResponseNorm(3),
-    pytest.param(lambda: layer("AvgPool2d", 2), marks=pytest.mark.xfail(
-        strict=False, reason="avg_pool2d turns int64 input into float64 silently (minicnn/functional/pooling.py, "
-                             "owned by the conv/pool work)")),
+    lambda: layer("AvgPool2d", 2),
 ], ids=["lrn", "avgpool"])
 def test_layers_without_parameters_refuse_integer_input_naming_the_dtype(make):
     module = make()
