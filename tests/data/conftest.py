@@ -1,6 +1,5 @@
 """Helpers of the data tests (the isolated_dirs fixture lives in tests/conftest.py)."""
 import numpy as np
-import pytest
 
 from minicnn.data.idx import write_idx
 
