@@ -48,8 +48,10 @@ def _lr(optimizer):
     return float(optimizer.param_groups[0]["lr"])
 
 
-def _first_nonfinite_module(model, x):
+def _first_nonfinite_module(model, x, none_found="the loss itself (every layer's output was finite)"):
     """Re-run the forward with hooks; the name of the first module whose output is not finite."""
+    if x.data.dtype.kind == "f" and not bool(get_array_module(x.data).isfinite(x.data).all()):
+        return "the input batch itself (the data has NaN/inf values)"
     found = []
 
     def hook(name):
@@ -68,7 +70,7 @@ def _first_nonfinite_module(model, x):
     finally:
         for h in handles:
             h.remove()
-    return found[0] if found else "the loss itself (every layer's output was finite)"
+    return found[0] if found else none_found
 
 
 def _first_nonfinite_grad(model):
@@ -79,6 +81,16 @@ def _first_nonfinite_grad(model):
             if not bool(xp.isfinite(p.grad.data).all()):
                 return name
     return None
+
+
+def _copy_buffers(model):
+    """Copies of every buffer: a skipped step must not leave its batch in BatchNorm's running stats."""
+    return [(m, name, b.copy()) for m in model.modules() for name, b in m._buffers.items() if b is not None]
+
+
+def _restore_buffers(saved):
+    for module, name, value in saved:
+        module._buffers[name] = value
 
 
 def _grads_finite(model):
@@ -200,6 +212,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
             tick = time.perf_counter()
             for x, y in bar:
                 step += 1
+                saved_buffers = _copy_buffers(model) if skip_nonfinite else None
                 logits = model(Tensor(x))
                 loss = loss_fn(logits, y)
                 value = float(loss.item())
@@ -210,6 +223,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     where = _first_nonfinite_module(model, Tensor(x))
                     if skip_nonfinite:
                         log(f"epoch {epoch + 1} step {step}: loss is {value}, first in {where}; step skipped")
+                        _restore_buffers(saved_buffers)
                         continue
                     raise NonFiniteError(f"epoch {epoch + 1} step {step}: loss is {value}; it first "
                                          f"appeared in {where}. The last good checkpoint is left as it was"
@@ -220,12 +234,16 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     optimizer.synchronize()
                 if not _grads_finite(model):
                     name = _first_nonfinite_grad(model)
+                    # a finite loss over non-finite activations (e.g. masked or clipped away): name their layer
+                    where = _first_nonfinite_module(model, Tensor(x), none_found=None)
+                    where = f"; the forward output of {where} was already non-finite" if where else ""
                     if skip_nonfinite:
-                        log(f"epoch {epoch + 1} step {step}: gradient of {name} is not finite; step skipped")
+                        log(f"epoch {epoch + 1} step {step}: gradient of {name} is not finite{where}; step skipped")
                         optimizer.zero_grad()
+                        _restore_buffers(saved_buffers)
                         continue
                     raise NonFiniteError(f"epoch {epoch + 1} step {step}: the gradient of {name} is not "
-                                         f"finite (loss {value:.4g}). The last good checkpoint is left as it was"
+                                         f"finite (loss {value:.4g}){where}. The last good checkpoint is left as it was"
                                          f"{' (' + last_path + ')' if last_path else ''}.")
                 optimizer.step()
                 n = len(y)

@@ -28,3 +28,16 @@ def _fresh_library_state():
 def rng():
     return np.random.default_rng(1234)
 
+
+@pytest.fixture
+def isolated_dirs(tmp_path, monkeypatch):
+    """Point ~/.cache/minicnn and /usr/share/datasets into tmp_path; unset $MINICNN_DATA; no network."""
+    from minicnn.data import download
+    monkeypatch.setattr(download, "CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "SYSTEM_DIR", str(tmp_path / "system"))
+    monkeypatch.delenv("MINICNN_DATA", raising=False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a test tried to use the network")
+    monkeypatch.setattr(download, "urlopen", no_network)
+    return tmp_path

@@ -88,8 +88,10 @@ def test_killing_a_process_mid_save_leaves_the_previous_checkpoint_loadable(tmp_
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "saving"
-    time.sleep(0.3)  # inside the first big write (it takes seconds)
+    time.sleep(0.3)  # inside the first big write, or a later one on a fast disk
     proc.kill()
     proc.wait()
     state = load_checkpoint(path)
-    assert (state["model"]["weight"] == 7.0).all()
+    # the old checkpoint, or a whole new one -- never a torn file (see also tests/reliability/test_crash_safety.py)
+    if not (state["model"]["weight"] == 7.0).all():
+        assert (state["model"]["weight"] == 9.0).all() and state["model"]["blob"].shape == (64, 1024, 1024)

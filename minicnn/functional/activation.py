@@ -15,7 +15,7 @@ class ReLU(Function):
     def forward(self, x):
         xp = get_array_module(x)
         self.mask = x > 0
-        return xp.where(self.mask, x, 0).astype(x.dtype, copy=False)
+        return xp.maximum(x, x.dtype.type(0))   # NaN stays NaN (as in PyTorch): a diverging run must show it
 
     def backward(self, gy):
         return gy * self.mask

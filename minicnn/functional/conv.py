@@ -239,6 +239,8 @@ class Conv2d(Function):
         """dx = col2im(W^T @ gY), in chunks of samples so dcols stays below CHUNK_BYTES."""
         xp = get_array_module(gY)
         N, C, H, W = self.x_shape
+        if N == 0:  # an empty batch has an empty gradient
+            return xp.zeros(self.x_shape, dtype=gY.dtype)
         g, (kh, kw) = self.groups, self.kernel
         O = self.weight.shape[0]
         Og, R, P = O // g, C // g * kh * kw, gY.shape[1] // N

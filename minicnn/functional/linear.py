@@ -21,6 +21,10 @@ class Linear(Function):
                              f"for weight (out, in) = {weight.shape}, got {x.shape}")
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: expected bias ({weight.shape[0]},), got {bias.shape}")
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            # no silent promotion: float64 input stays possible with float64 weights (gradcheck)
+            raise TypeError(f"linear: expected input dtype {weight.dtype} (the weight's), got {x.dtype}"
+                            + ("" if bias is None or bias.dtype == weight.dtype else f" (bias {bias.dtype})"))
         self.x_shape = x.shape
         x2 = x.reshape(-1, x.shape[-1])
         # Save only what the requested gradients need: W for gX, X for gW.

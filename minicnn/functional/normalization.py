@@ -43,6 +43,11 @@ class BatchNorm(Function):
             raise ValueError(f"batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
+        if x.dtype.kind != "f":
+            raise TypeError(f"batch_norm: expected a floating-point input, got dtype {x.dtype}")
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None and p.dtype != x.dtype:   # no silent promotion (float64 gradchecks stay possible)
+                raise TypeError(f"batch_norm: expected input dtype {p.dtype} (the {name}'s), got {x.dtype}")
         axes = (0,) + tuple(range(2, x.ndim))
         per_channel = (1, -1) + (1,) * (x.ndim - 2)      # (C,) -> broadcastable against x
         m = x.size // x.shape[1]                          # values per channel
@@ -127,8 +132,13 @@ class LocalResponseNorm(Function):
         if x.ndim < 3:
             raise ValueError(f"local_response_norm: expected input (N, C, ...) with 3 or more "
                              f"dimensions, got {x.shape}")
+        if x.dtype.kind != "f":
+            raise TypeError(f"local_response_norm: expected a floating-point input, got dtype {x.dtype}")
         self.x_shape = x.shape
-        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        spatial = 1
+        for n in x.shape[2:]:
+            spatial *= n
+        x3 = x.reshape(x.shape[0], x.shape[1], spatial)   # not -1: an empty batch (N = 0) has size 0
         y, s = _lrn.lrn_forward(x3, self.size, self.alpha, self.beta, self.k)
         self.x3, self.s = x3, s
         return y.reshape(x.shape)

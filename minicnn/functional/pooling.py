@@ -106,6 +106,8 @@ class AvgPool2d(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
+        if x.dtype.kind != "f":
+            raise TypeError(f"{self.name}: expected a floating-point input, got dtype {x.dtype}")
         self.out_hw = _pool_geometry(self.name, x.shape, self.kernel, self.stride, self.padding, (1, 1),
                                      self.ceil_mode)
         divisor = ref.avg_pool_divisor(x.shape[2:], self.kernel, self.stride, self.padding, self.out_hw,

@@ -55,6 +55,11 @@ class _BatchNorm(Module):
             expected = self._expected.format(C=self.num_features)
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input {expected}, "
                              f"got {tuple(x.shape)}")
+        wanted = self.weight.dtype if self.weight is not None else None
+        if x.dtype.kind != "f" or (wanted is not None and x.dtype != wanted):
+            raise TypeError(f"{type(self).__name__}({self.num_features}): expected input dtype "
+                            f"{wanted if wanted is not None else 'float32 or float64'} (the parameters'), "
+                            f"got {x.dtype}" + (f"; cast the input with x.astype({str(wanted)!r})" if wanted else ""))
 
     def forward(self, x):
         x = as_tensor(x, op=type(self).__name__)

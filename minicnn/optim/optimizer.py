@@ -31,7 +31,8 @@ class Optimizer:
                             f"or of dicts, got a single {type(params).__name__}")
         groups = list(params)
         if len(groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list; expected at least "
+                             f"one Parameter (e.g. model.parameters() of a model with learnable layers)")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -44,7 +45,8 @@ class Optimizer:
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         if len(params) == 0:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list in a param group; "
+                             f"expected at least one Parameter")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: can only optimize Tensors/Parameters, "

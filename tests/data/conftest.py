@@ -1,22 +1,7 @@
-"""Data tests never see the machine's real datasets or the network: search places are redirected."""
+"""Helpers of the data tests (the isolated_dirs fixture lives in tests/conftest.py)."""
 import numpy as np
-import pytest
 
-from minicnn.data import download
 from minicnn.data.idx import write_idx
-
-
-@pytest.fixture
-def isolated_dirs(tmp_path, monkeypatch):
-    """Point ~/.cache/minicnn and /usr/share/datasets into tmp_path; unset $MINICNN_DATA."""
-    monkeypatch.setattr(download, "CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(download, "SYSTEM_DIR", str(tmp_path / "system"))
-    monkeypatch.delenv("MINICNN_DATA", raising=False)
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("a test tried to use the network")
-    monkeypatch.setattr(download, "urlopen", no_network)
-    return tmp_path
 
 
 def write_split(directory, split="train", n=6, shape=(4, 5), gz=True, seed=0):

@@ -12,8 +12,9 @@ LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 NAME = re.compile(r"`(?:[\w]+\.)*(\w+)`")        # `nn.ReLU` -> ReLU, `im2col` -> im2col
 
 
-# learning_section.md is pasted into the root README: its links start from the repository root
-BASE = {"learning_section.md": ROOT}
+# learning_section.md and errors.md are pasted into the root README: their links start from the repository root
+README_SECTIONS = ("learning_section.md", "errors.md")
+BASE = {name: ROOT for name in README_SECTIONS}
 
 
 def links():
@@ -38,7 +39,7 @@ def test_relative_link_resolves_and_names_what_the_file_defines(note, text, targ
 
 def test_every_op_note_links_to_its_implementation_and_is_in_the_index():
     index = (DOCS / "README.md").read_text(encoding="utf-8")
-    notes = [p for p in DOCS.glob("*.md") if p.name not in ("README.md", "learning_section.md")]
+    notes = [p for p in DOCS.glob("*.md") if p.name not in ("README.md",) + README_SECTIONS]
     assert len(notes) >= 10
     for note in notes:
         assert f"({note.name})" in index, f"docs/README.md does not list {note.name}"
