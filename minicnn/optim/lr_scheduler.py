@@ -12,7 +12,23 @@ from numbers import Number
 from .optimizer import Optimizer
 
 
-class LRScheduler:
+class _SchedulerState:
+    """What every scheduler shares: the last lrs, and a JSON-safe state (everything but the optimizer)."""
+
+    def get_last_lr(self):
+        """The learning rates set by the last ``step()`` (one per param group)."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: (list(v) if isinstance(v, (list, tuple)) else v)
+                for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        for k, v in state_dict.items():
+            self.__dict__[k] = _plain(v)
+
+
+class LRScheduler(_SchedulerState):
     """Base of the epoch-indexed schedules. Like PyTorch, constructing one performs the
     initial step (``last_epoch`` becomes 0) and records ``initial_lr`` in each group."""
 
@@ -42,17 +58,6 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def get_last_lr(self):
-        """The learning rates set by the last ``step()`` (one per param group)."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: (list(v) if isinstance(v, (list, tuple)) else v)
-                for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        for k, v in state_dict.items():
-            self.__dict__[k] = _plain(v)
 
 
 class StepLR(LRScheduler):
@@ -87,7 +92,7 @@ class MultiStepLR(LRScheduler):
         return [group["lr"] * self.gamma ** count for group in self.optimizer.param_groups]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_SchedulerState):
     """Divide lr by 1/``factor`` when a metric has stopped improving for ``patience`` epochs
     (the AlexNet paper: "divide by 10 when the validation error stops improving").
 
@@ -158,17 +163,6 @@ class ReduceLROnPlateau:
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: (list(v) if isinstance(v, (list, tuple)) else v)
-                for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        for k, v in state_dict.items():
-            self.__dict__[k] = _plain(v)
 
 
 def _check_gamma(name, gamma):
