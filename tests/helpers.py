@@ -2,6 +2,7 @@
 import numpy as np
 
 import minicnn as mc
+from minicnn import nn
 
 
 def randt(xp, rng, *shape, dtype=np.float64, requires_grad=True, low=-1.0, high=1.0):
@@ -17,3 +18,14 @@ def try_import_torch():
         return None
     torch.set_num_threads(1)
     return torch
+
+
+class Exploding(nn.Module):
+    """Turns its input into NaN from the given call on (simulates a diverging layer)."""
+    def __init__(self, from_call):
+        super().__init__()
+        self.calls, self.from_call = 0, from_call
+
+    def forward(self, x):
+        self.calls += 1
+        return x * float("nan") if self.calls >= self.from_call else x

@@ -10,6 +10,7 @@ from minicnn import functional as F, nn, optim
 from minicnn.checkpoint import load_checkpoint
 from minicnn.data import ArrayDataset, DataLoader
 from minicnn.train import NonFiniteError, TrainingInterrupted, evaluate, fit
+from tests.helpers import Exploding
 
 
 def blobs(n=96, seed=0):
@@ -87,17 +88,6 @@ def test_ctrl_c_saves_at_the_end_of_the_step_and_resume_finishes_identically(tmp
     resumed, _ = _run(tmp_path / "b", epochs=2, resume=True)
     for key, value in weights(straight).items():
         np.testing.assert_array_equal(weights(resumed)[key], value, err_msg=key)
-
-
-class Exploding(nn.Module):
-    """Turns its input into NaN from the given call on (simulates a diverging layer)."""
-    def __init__(self, from_call):
-        super().__init__()
-        self.calls, self.from_call = 0, from_call
-
-    def forward(self, x):
-        self.calls += 1
-        return x * float("nan") if self.calls >= self.from_call else x
 
 
 def test_a_nan_loss_stops_with_the_step_and_layer_and_keeps_the_last_checkpoint(tmp_path):

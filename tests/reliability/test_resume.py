@@ -16,6 +16,7 @@ import minicnn as mc
 from minicnn import functional as F, nn, optim
 from minicnn.checkpoint import load_checkpoint
 from minicnn.train import NonFiniteError, TrainingInterrupted, fit
+from tests.helpers import Exploding
 from tests.reliability._runs import RECIPES, build, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,17 +85,6 @@ def test_resuming_a_finished_run_trains_nothing_and_keeps_the_history(tmp_path):
     finished = run("augment", tmp_path, epochs=2)
     again = run("augment", tmp_path, epochs=2, resume=True)
     assert_same_run(finished, again)
-
-
-class Exploding(nn.Module):
-    """Multiplies its input by NaN from forward call ``from_call`` on (a diverging layer)."""
-    def __init__(self, from_call):
-        super().__init__()
-        self.calls, self.from_call = 0, from_call
-
-    def forward(self, x):
-        self.calls += 1
-        return x * float("nan") if self.calls >= self.from_call else x
 
 
 def _nan_run(out_dir, from_call, resume=False):
