@@ -41,3 +41,15 @@ def isolated_dirs(tmp_path, monkeypatch):
         raise AssertionError("a test tried to use the network")
     monkeypatch.setattr(download, "urlopen", no_network)
     return tmp_path
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def impl(request):
+    """Run the test with the Numba kernels and with the NumPy references."""
+    from minicnn import kernels
+    if request.param == "numba" and not kernels.NUMBA_AVAILABLE:
+        pytest.skip("numba not installed")
+    previous = kernels.get_kernels()
+    kernels.set_kernels(request.param)
+    yield request.param
+    kernels.set_kernels(previous)

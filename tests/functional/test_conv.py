@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn import functional as F, kernels
+from minicnn import functional as F
 from tests.helpers import randt, try_import_torch
 
 # (N, C, H, W, O, kernel, stride, padding, dilation, groups)
@@ -29,17 +29,6 @@ def _make(xp, rng, case, dtype=np.float64):
     w = randt(xp, rng, O, C // groups, *_kernel_hw(kernel), dtype=dtype)
     b = randt(xp, rng, O, dtype=dtype)
     return x, w, b, dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def impl(request):
-    """Run with the Numba kernels and with the NumPy references."""
-    if request.param == "numba" and not kernels.NUMBA_AVAILABLE:
-        pytest.skip("numba not installed")
-    previous = kernels.get_kernels()
-    kernels.set_kernels(request.param)
-    yield request.param
-    kernels.set_kernels(previous)
 
 
 @pytest.mark.parametrize("case", GRID.values(), ids=GRID.keys())

@@ -3,7 +3,6 @@ import pytest
 
 import minicnn as mc
 from minicnn import functional as F
-from minicnn.kernels import get_kernels, set_kernels
 from tests.helpers import randt, try_import_torch
 
 SHAPES = [(5, 3), (4, 3, 5), (3, 3, 2, 4)]
@@ -14,14 +13,6 @@ def _torch():
     if torch is None:
         pytest.skip("torch is not installed")
     return torch
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def kernels(request):
-    previous = get_kernels()
-    set_kernels(request.param)
-    yield request.param
-    set_kernels(previous)
 
 
 # --- batch_norm ----------------------------------------------------------------------
@@ -124,7 +115,7 @@ def _lrn_by_definition(x, size, alpha, beta, k, alpha_scaling):
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("alpha_scaling", ["pytorch", "paper"])
-def test_lrn_forward_follows_the_definition(xp, rng, kernels, size, alpha_scaling):
+def test_lrn_forward_follows_the_definition(xp, rng, impl, size, alpha_scaling):
     x = randt(xp, rng, 2, 6, 3, 2, low=-2, high=2, requires_grad=False)
     y = F.local_response_norm(x, size, alpha=0.3, beta=0.75, k=2.0, alpha_scaling=alpha_scaling)
     expected = _lrn_by_definition(mc.to_numpy(x.data), size, 0.3, 0.75, 2.0, alpha_scaling)
@@ -134,7 +125,7 @@ def test_lrn_forward_follows_the_definition(xp, rng, kernels, size, alpha_scalin
 @pytest.mark.parametrize("size,shape", [(1, (2, 3, 2)), (2, (2, 4, 3)), (3, (1, 5, 2, 2)),
                                         (4, (2, 5, 2, 3)), (5, (2, 7, 2, 2)), (9, (1, 4, 3))])
 @pytest.mark.parametrize("alpha_scaling", ["pytorch", "paper"])
-def test_lrn_gradient_matches_finite_differences(xp, rng, kernels, size, shape, alpha_scaling):
+def test_lrn_gradient_matches_finite_differences(xp, rng, impl, size, shape, alpha_scaling):
     x = randt(xp, rng, *shape, low=-2, high=2)
     assert mc.gradcheck(lambda t: F.local_response_norm(t, size, alpha=0.5, beta=0.75, k=1.5,
                                                         alpha_scaling=alpha_scaling), [x])
@@ -147,7 +138,7 @@ def test_lrn_paper_scaling_is_pytorch_scaling_with_alpha_times_size(xp, rng):
     np.testing.assert_allclose(mc.to_numpy(paper.data), mc.to_numpy(pytorch.data), rtol=1e-14)
 
 
-def test_lrn_keeps_float32(xp, rng, kernels):
+def test_lrn_keeps_float32(xp, rng, impl):
     x = randt(xp, rng, 2, 6, 4, 4, dtype=np.float32)
     y = F.local_response_norm(x, 5)
     y.sum().backward()
@@ -166,7 +157,7 @@ def test_lrn_rejects_bad_arguments(xp):
 
 @pytest.mark.parametrize("size,shape", [(2, (2, 6, 3)), (3, (2, 5, 3, 3)), (5, (2, 9, 4, 3)), (4, (1, 3, 2, 2))])
 @pytest.mark.parametrize("beta", [0.75, 1.3])
-def test_lrn_matches_torch_forward_and_backward(xp, rng, kernels, size, shape, beta):
+def test_lrn_matches_torch_forward_and_backward(xp, rng, impl, size, shape, beta):
     torch = _torch()
     x_np, gy = rng.standard_normal(shape) * 3, rng.standard_normal(shape)
     x = mc.Tensor(xp.asarray(x_np), requires_grad=True)

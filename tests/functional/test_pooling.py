@@ -18,16 +18,6 @@ POOLS = {
 }
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def impl(request):
-    if request.param == "numba" and not kernels.NUMBA_AVAILABLE:
-        pytest.skip("numba not installed")
-    previous = kernels.get_kernels()
-    kernels.set_kernels(request.param)
-    yield request.param
-    kernels.set_kernels(previous)
-
-
 def _distinct(xp, rng, shape):
     """Values at least 1e-3 apart, so a finite difference never flips an arg-max."""
     values = rng.permutation(np.prod(shape)).reshape(shape) * 1e-2 + rng.uniform(-1e-3, 1e-3, shape)
