@@ -248,6 +248,10 @@ def _report_and_abort(comm, exc_type, exc, tb):
     # The one-line summary comes last, so it is what a reader of the job's log sees first
     # when scrolling up from the launcher's own "killed" lines.
     sys.stderr.write(f"{text}{failure_message(comm.rank, exc)}; aborting all {comm.size} ranks\n")
+    sys.stderr.flush()
+    # MPI_Abort tears down the launcher's output forwarding at once; on a loaded machine the
+    # message above was lost. A moment lets the launcher pass it on before the job ends.
+    time.sleep(0.5)
     comm.abort(1)
 
 
