@@ -13,3 +13,5 @@ __version__ = "0.1.0"
 from . import models
 from .summary import Summary, summary
 from . import amp
+from . import backends, threads
+threads.apply_default_policy()

@@ -87,7 +87,7 @@ def cook_toom(m, r, points=None):
         for q in points:
             if q != p:
                 scale *= p - q
-        scale = abs(scale)   # the sign is free; positive gives Lavin & Gray's F(2, 3) exactly
+        scale = abs(scale)   # the sign is free; Lavin & Gray's F(2, 3) up to the infinity row's
         BT[i] = [v * scale for v in BT[i]]
         G[i] = [v / scale for v in G[i]]
     return tuple(map(tuple, AT)), tuple(map(tuple, G)), tuple(map(tuple, BT))
