@@ -28,13 +28,14 @@ NETS = {  # name: (batch, convs as (name, in, out, k, stride, pad, input side))
 }
 
 
-def conv_cases(net, torch):
+def conv_cases(net, torch, batch=None):
     """(row name, arrays, {label: minicnn fn}, torch fn, grads) per conv of ``net``."""
     import minicnn as mc
     from minicnn import functional as F
     from minicnn.functional.winograd import winograd_conv2d
     tF = torch.nn.functional if torch else None
-    batch, convs = NETS[net]
+    default_batch, convs = NETS[net]
+    batch = batch or default_batch
     rng = np.random.default_rng(0)
     out = []
     for name, cin, cout, k, s, p, side in convs:
@@ -110,6 +111,7 @@ def main():
     p.add_argument("--net", choices=sorted(NETS) + ["all"], default="alexnet")
     p.add_argument("--ops", choices=("convs", "all"), default="all", help="all: AlexNet's other ops too")
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--batch", type=int, default=None, help="override the nets' batch (64 AlexNet, 16 VGG-11)")
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args()
@@ -120,7 +122,7 @@ def main():
     torch = try_torch(args.threads)
     threads = {"minicnn": mc.threads.describe(), "torch": torch.get_num_threads() if torch else None}
     print(f"load average {load_average()}, threads {threads}", flush=True)
-    cases = [c for net in (sorted(NETS) if args.net == "all" else [args.net]) for c in conv_cases(net, torch)]
+    cases = [c for net in (sorted(NETS) if args.net == "all" else [args.net]) for c in conv_cases(net, torch, args.batch)]
     if args.ops == "all":
         cases += other_cases(torch)
     for name, arrays, mfns, tfn, grads in cases:

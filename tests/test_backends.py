@@ -37,7 +37,9 @@ def test_library_exposes_one_settings_object_with_documented_defaults():
     ((64, 96, 26, 26), (256, 96, 5, 5), (1, 1), "winograd"),     # conv2: F(2x2, 5x5)
     ((64, 256, 12, 12), (384, 256, 3, 3), (1, 1), "winograd"),   # conv3: F(4x4, 3x3)
     ((16, 3, 224, 224), (64, 3, 3, 3), (1, 1), "im2col"),        # VGG conv1: 3 input channels
-    ((8, 64, 2, 2), (64, 64, 3, 3), (1, 1), "im2col"),           # 2x2 outputs: most of a 4x4 tile wasted
+    ((64, 64, 2, 2), (64, 64, 3, 3), (1, 1), "im2col"),          # 2x2 outputs: most of a 4x4 tile wasted
+    ((1, 256, 12, 12), (384, 256, 3, 3), (1, 1), "im2col"),      # 9 tiles: skinny GEMMs
+    ((8, 256, 12, 12), (384, 256, 3, 3), (1, 1), "winograd"),    # 72 tiles
     ((8, 64, 9, 9), (64, 64, 1, 1), (1, 1), "im2col"),           # 1x1 kernel: no tile
 ])
 def test_auto_heuristic_picks_winograd_only_where_it_pays(conv, x_shape, w_shape, stride, expected):

@@ -17,9 +17,10 @@ channel pair, im2col does r² multiplications in its GEMM, Winograd α²/m² (α
 divided by the tile efficiency e = Ho·Wo / (th·tw·m²) (partial tiles at the border are
 computed and dropped). Its transforms cost about α³ operations per tile and channel, once
 per input and output channel rather than per pair, so they are paid back only when both
-channel counts are large. Winograd is chosen when
-    C/groups >= 16 and O/groups >= 16, and r² / (α² / (m² e)) >= 1.5 (at least 1.5x fewer
-    GEMM multiplications),
+channel counts are large. Its α² GEMMs have one column per tile, and skinny GEMMs run far below the BLAS peak
+(weights are re-read for every few columns). Winograd is chosen when
+    C/groups >= 16 and O/groups >= 16, r² / (α² / (m² e)) >= 1.5 (at least 1.5x fewer GEMM
+    multiplications) and N·th·tw >= 64 (tiles in the batch: the GEMMs' width),
 and the array is a NumPy array (on CuPy the im2col kernels are tuned and Winograd runs only
 when forced). The first layers of image networks (1 or 3 input channels) stay on im2col.
 
@@ -37,6 +38,7 @@ import numpy as np
 ALGORITHMS = ("auto", "im2col", "winograd")
 MIN_CHANNELS = 16       # per group, input and output: below it the transforms dominate
 MIN_GEMM_SAVING = 1.5   # im2col multiplications / Winograd multiplications (tile efficiency included)
+MIN_TILES = 64          # tiles in the batch = columns of each of Winograd's GEMMs
 
 
 class ConvBackend:
@@ -142,6 +144,8 @@ class ConvBackend:
             return False
         Ho, Wo = (s + 2 * p - r + 1 for s, p in zip(x.shape[2:], padding))
         th, tw = -(-Ho // m), -(-Wo // m)
+        if x.shape[0] * th * tw < MIN_TILES:
+            return False
         efficiency = Ho * Wo / (th * tw * m * m)
         alpha = m + r - 1
         return r * r / (alpha * alpha / (m * m * efficiency)) >= MIN_GEMM_SAVING

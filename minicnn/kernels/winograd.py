@@ -156,13 +156,16 @@ def untransform_tiles(M, L, th, tw, bias, out):
 def transform_filters(weight, G):
     """U[ξ, ν, o, c] = (G g Gᵀ)[ξ, ν] for every filter g = weight[o, c] (r × r)."""
     xp = get_array_module(weight)
-    return xp.ascontiguousarray(xp.einsum("pi,ocij,qj->pqoc", G, weight, G))
+    # as two GEMMs (tensordot), not one three-operand einsum, which loops over all 7 indices
+    right = xp.tensordot(weight, G, axes=([3], [1]))                 # (O, C, r, α): Σ_j g[.., j] G[q, j]
+    return xp.ascontiguousarray(xp.tensordot(G, right, axes=([1], [2])).transpose(0, 3, 1, 2))
 
 
 def untransform_filters(Mw, G):
     """The weight gradient's last step: dW[o, c] = Gᵀ Mw[:, :, o, c] G, Mw (α, α, O, C/g)."""
     xp = get_array_module(Mw)
-    return xp.ascontiguousarray(xp.einsum("pi,pqoc,qj->ocij", G, Mw, G))
+    left = xp.tensordot(G, Mw, axes=([0], [0]))                      # (r, α, O, C): Σ_p G[p, i] Mw[p, ..]
+    return xp.ascontiguousarray(xp.tensordot(left, G, axes=([1], [0])).transpose(1, 2, 0, 3))
 
 
 def batched_gemm(U, V, groups, out):
