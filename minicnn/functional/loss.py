@@ -52,7 +52,7 @@ def _reduce_backward(gy, n, reduction):
     return gy / n if reduction == "mean" else gy
 
 
-class CrossEntropy(Function):
+class CrossEntropyFunction(Function):
     """logits z: (N, C), target t: (N,) int  ->  loss_i = logsumexp(z_i) - z_{i, t_i}.
 
     Forward uses z - max(z) so exp never overflows.  Backward: d loss_i / d z_ij =
@@ -80,7 +80,7 @@ class CrossEntropy(Function):
         return g
 
 
-class NLLLoss(Function):
+class NLLLossFunction(Function):
     """log-probabilities x: (N, C), target t: (N,)  ->  loss_i = -x_{i, t_i}.
     Backward: gx = -gy at (i, t_i), 0 elsewhere (/ N for "mean")."""
     def __init__(self, target, reduction="mean"):
@@ -101,7 +101,7 @@ class NLLLoss(Function):
         return g
 
 
-class MSELoss(Function):
+class MSELossFunction(Function):
     """a, b: same shape  ->  (a - b)^2, averaged/summed over all elements or kept.
     Backward: ga = 2 (a - b) gy  (/ numel for "mean"),  gb = -ga."""
     def __init__(self, reduction="mean"):
@@ -127,16 +127,16 @@ class MSELoss(Function):
 def cross_entropy(logits, target, reduction="mean"):
     """Softmax cross-entropy of ``logits`` (N, C) against integer classes ``target`` (N,)."""
     _check_reduction("cross_entropy", reduction)
-    return CrossEntropy(target, reduction)(logits)
+    return CrossEntropyFunction(target, reduction)(logits)
 
 
 def nll_loss(log_probs, target, reduction="mean"):
     """Negative log-likelihood of ``log_probs`` (N, C) (e.g. log_softmax output) at ``target``."""
     _check_reduction("nll_loss", reduction)
-    return NLLLoss(target, reduction)(log_probs)
+    return NLLLossFunction(target, reduction)(log_probs)
 
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error between two tensors of the same shape."""
     _check_reduction("mse_loss", reduction)
-    return MSELoss(reduction)(input, target)
+    return MSELossFunction(reduction)(input, target)

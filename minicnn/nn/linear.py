@@ -28,15 +28,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        x = as_tensor(x, op="Linear")
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}->{self.out_features}): expected input "
-                             f"(..., {self.in_features}), got {tuple(x.shape)}")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"Linear({self.in_features}->{self.out_features}): expected input dtype "
-                            f"{self.weight.dtype} (the parameters'), got {x.dtype}; cast the input "
-                            f"with x.astype({str(self.weight.dtype)!r})")
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias, name=f"Linear({self.in_features}->{self.out_features})")
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

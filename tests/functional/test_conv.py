@@ -80,7 +80,7 @@ def test_conv2d_output_size_follows_the_formula(xp, rng):
 def test_first_layer_skips_the_input_gradient_but_still_learns(xp, rng):
     x, w, b, kw = _make(xp, rng, GRID["k3-groups2-batch2"])
     x.requires_grad = False
-    fn = mc.functional.conv.Conv2d(**kw)
+    fn = mc.functional.conv.Conv2dFunction(**kw)
     y = fn(x, w, b)
     assert fn.weight is None                      # nothing kept for an input gradient nobody needs
     y.sum().backward()
@@ -90,14 +90,14 @@ def test_first_layer_skips_the_input_gradient_but_still_learns(xp, rng):
 
 def test_inference_keeps_nothing_for_backward(rng):
     x, w, b, kw = _make(np, rng, GRID["k1"])
-    fn = mc.functional.conv.Conv2d(**kw)
+    fn = mc.functional.conv.Conv2dFunction(**kw)
     with mc.no_grad():
         fn(x, w, b)
     assert fn.cols is None and fn.weight is None
 
 
 @pytest.mark.parametrize("args, message", [
-    (((2, 3, 8), (4, 3, 3, 3), {}), r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(2, 3, 8\)"),
+    (((2, 3, 8), (4, 3, 3, 3), {}), r"conv2d: expected input \(N, 3, H, W\), got \(2, 3, 8\)"),
     (((2, 5, 8, 8), (4, 3, 3, 3), {}), r"conv2d: expected input \(N, 3, H, W\), got \(2, 5, 8, 8\)"),
     (((1, 3, 4, 4), (4, 3, 7, 7), {"padding": 1}), r"conv2d: kernel \(7, 7\).*larger than the padded input \(6, 6\)"),
     (((1, 3, 8, 8), (4, 3, 3, 3), {"stride": 0}), r"conv2d: stride must be positive, got \(0, 0\)"),
@@ -127,7 +127,7 @@ def _two_layer_step(x, w1, w2):
 def test_reused_workspace_buffers_never_change_results(rng, impl):
     """Two convs with the same cols shape share workspace keys; results stay those of
     fresh buffers, step after step (big enough to pass the workspace's size threshold)."""
-    from minicnn.functional.conv import workspace
+    from minicnn.kernels.memory import workspace
     x = randt(np, rng, 8, 32, 24, 24, dtype=np.float32)
     w1 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
     w2 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
@@ -148,7 +148,7 @@ def test_reused_workspace_buffers_never_change_results(rng, impl):
 
 
 def test_workspace_keeps_only_unshared_numpy_arrays():
-    from minicnn.functional.conv import Workspace
+    from minicnn.kernels.memory import Workspace
     pool = Workspace(max_bytes=64 << 20, min_bytes=1 << 10)
     owner = np.empty((1024, 1024), np.float32)
     pool.give(owner[:512])                                  # a view: someone else owns it
