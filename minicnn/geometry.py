@@ -24,6 +24,19 @@ def pair(value, what="value", op="op"):
     raise TypeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
 
 
+def shape_tuple(value, what="shape", op="op", example="(1, 28, 28)"):
+    """A tuple/list of positive ints -> tuple of ints, else TypeError (not a sequence of ints)
+    or ValueError (a size below 1), naming the op, the argument, an example and what came."""
+    if not isinstance(value, (tuple, list)) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        raise TypeError(f"{op}: expected {what} as a tuple of ints such as {example}, "
+                        f"got {type(value).__name__} {value!r}")
+    shape = tuple(int(v) for v in value)
+    if not shape or min(shape) < 1:
+        raise ValueError(f"{op}: expected {what} of positive sizes such as {example}, got {shape}")
+    return shape
+
+
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
     """The number of windows along one axis: floor((size + 2p - d*(k-1) - 1) / s) + 1.
 

@@ -16,11 +16,12 @@ class Conv2d(Module):
 
     Default init (PyTorch's kaiming_uniform with a=sqrt(5)): weight and bias ~ U(-b, b) with
     b = 1/sqrt(fan_in), fan_in = in_channels/groups * kh * kw. Parameters are float32 on the
-    current backend, drawn from the library RNG (``minicnn.manual_seed``).
+    current backend, drawn from the library RNG (``minicnn.manual_seed``); ``dtype=np.float64``
+    casts them after the draw.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True):
+                 bias=True, dtype=None):
         super().__init__()
         name = f"Conv2d({in_channels}->{out_channels})"
         for what, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -47,6 +48,8 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self._name = name
+        if dtype is not None:
+            self.to(dtype=dtype)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,

@@ -16,7 +16,7 @@ class _BatchNorm(Module):
     _expected = ""      # e.g. "(N, {C}, H, W)"
     _ranks = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: expected a positive integer num_features, got {num_features!r}")
@@ -37,6 +37,8 @@ class _BatchNorm(Module):
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
         self.reset_parameters()
+        if dtype is not None:
+            self.to(dtype=dtype)
 
     def reset_running_stats(self):
         if self.track_running_stats:

@@ -157,3 +157,31 @@ def test_workspace_keeps_only_unshared_numpy_arrays():
     pool.give(owner)
     assert pool.take(np, (1024, 1024), np.float32) is owner
     assert pool.take(np, (1024, 1024), np.float32) is not owner and pool._bytes == 0
+
+
+@pytest.mark.parametrize("case", GRID.values(), ids=GRID.keys())
+def test_conv2d_reference_equals_conv2d_in_values_and_gradients(xp, rng, impl, case):
+    """The plain conv (Tensor ops, autograd only) and the fused one agree to rounding."""
+    x, w, b, kw = _make(xp, rng, case)
+    results = []
+    for conv in (F.conv2d, F.conv2d_reference):
+        for t in (x, w, b):
+            t.grad = None
+        y = conv(x, w, b, **kw)
+        gy = xp.asarray(np.random.default_rng(7).standard_normal(y.shape))
+        y.backward(gy)
+        results.append([mc.to_numpy(a) for a in (y.data, x.grad.data, w.grad.data, b.grad.data)])
+    for fused, plain in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_reference_is_differentiated_by_autograd_alone(rng):
+    """No Function of its own: the graph under its output holds only generic Tensor ops."""
+    x, w, b, kw = _make(np, rng, GRID["k3-groups2-batch2"])
+    y = F.conv2d_reference(x, w, b, **kw)
+    seen, stack = set(), [y.creator]
+    while stack:
+        f = stack.pop()
+        seen.add(type(f).__name__)
+        stack.extend(t.creator for t in f.inputs if t.creator is not None)
+    assert "Conv2dFunction" not in seen and {"MatMul", "Stack", "Pad"} <= seen
