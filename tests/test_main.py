@@ -50,13 +50,3 @@ def test_module_runs_as_a_script():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Total params: 61,706" in result.stdout
-
-
-def test_the_version_is_written_once_in_the_package_and_setup_cfg_reads_it():
-    import configparser
-    import os
-    import minicnn
-    config = configparser.ConfigParser()
-    config.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.cfg"))
-    assert config["metadata"]["version"] == "attr: minicnn.__version__"
-    assert minicnn.__version__.count(".") == 2
