@@ -55,9 +55,11 @@ class SoftmaxFunction(Function):
     def __init__(self, axis=-1):
         self.axis = axis
 
+    def check(self, x):
+        _check_axis("softmax", x, self.axis)
+
     def forward(self, x):
         xp = get_array_module(x)
-        _check_axis("softmax", x, self.axis)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         self.y = e
@@ -75,9 +77,11 @@ class LogSoftmaxFunction(Function):
     def __init__(self, axis=-1):
         self.axis = axis
 
+    def check(self, x):
+        _check_axis("log_softmax", x, self.axis)
+
     def forward(self, x):
         xp = get_array_module(x)
-        _check_axis("log_softmax", x, self.axis)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.y

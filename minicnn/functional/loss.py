@@ -61,9 +61,11 @@ class CrossEntropyFunction(Function):
     def __init__(self, target, reduction="mean"):
         self.target, self.reduction = target, reduction
 
+    def check(self, z):
+        self.target = _class_targets("cross_entropy", self.target, z)
+
     def forward(self, z):
         xp = get_array_module(z)
-        self.target = _class_targets("cross_entropy", self.target, z)
         shifted = z - z.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         sum_e = e.sum(axis=1, keepdims=True)
@@ -86,9 +88,11 @@ class NLLLossFunction(Function):
     def __init__(self, target, reduction="mean"):
         self.target, self.reduction = target, reduction
 
+    def check(self, x):
+        self.target = _class_targets("nll_loss", self.target, x)
+
     def forward(self, x):
         xp = get_array_module(x)
-        self.target = _class_targets("nll_loss", self.target, x)
         self.x_shape, self.x_dtype = x.shape, x.dtype
         return _reduce(-x[xp.arange(x.shape[0]), self.target], self.reduction)
 
@@ -107,9 +111,11 @@ class MSELossFunction(Function):
     def __init__(self, reduction="mean"):
         self.reduction = reduction
 
-    def forward(self, a, b):
+    def check(self, a, b):
         if a.shape != b.shape:
             raise ValueError(f"mse_loss: expected target of the input's shape {a.shape}, got {b.shape}")
+
+    def forward(self, a, b):
         self.diff = a - b
         sq = self.diff * self.diff
         if self.reduction == "none":

@@ -69,7 +69,9 @@ def give(array):
 def chunk_length(n_items, bytes_per_item, limit=None):
     """How many items (at least 1, at most ``n_items``) fit in ``limit`` bytes (default CHUNK_BYTES)."""
     limit = CHUNK_BYTES if limit is None else limit
-    return max(1, min(n_items, limit // max(1, bytes_per_item)))
+    if bytes_per_item <= 0:
+        return max(1, n_items)
+    return max(1, min(n_items, limit // bytes_per_item))
 
 
 def chunk_ranges(n_items, length):
