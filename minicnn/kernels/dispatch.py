@@ -2,7 +2,7 @@
 
 Every hot kernel has up to three implementations with one signature, the reference's:
 
-    "numpy"  the readable reference (``im2col.py``, ``pooling.py``, ``lrn.py``, ``layout.py``);
+    "numpy"  the readable reference (``im2col_reference.py``, ``pooling.py``, ``lrn.py``, ``layout.py``);
              plain NumPy, and it runs on CuPy arrays too
     "numba"  the Numba loops (``numba_cpu.py``) behind thin adapters (``numba_adapters.py``)
     "cuda"   the CUDA kernels for CuPy arrays (``cupy_gpu.py``; the reference where there is none)
