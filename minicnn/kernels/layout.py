@@ -13,7 +13,9 @@ def gemm_output_to_nchw(y_cols, bias, n_samples):
     xp = get_array_module(y_cols)
     O = y_cols.shape[0]
     P = y_cols.shape[1] // n_samples if n_samples else 0
-    y = xp.ascontiguousarray(y_cols.reshape(O, n_samples, P).transpose(1, 0, 2))
+    # a copy even when the transpose is already contiguous (N = 1 or O = 1): y_cols is a
+    # workspace buffer that is reused once this returns, so y must never alias it
+    y = y_cols.reshape(O, n_samples, P).transpose(1, 0, 2).copy()
     if bias is not None:
         y += bias.reshape(1, O, 1)
     return y

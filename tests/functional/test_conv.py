@@ -185,3 +185,14 @@ def test_conv2d_reference_is_differentiated_by_autograd_alone(rng):
         seen.add(type(f).__name__)
         stack.extend(t.creator for t in f.inputs if t.creator is not None)
     assert "Conv2dFunction" not in seen and {"MatMul", "Stack", "Pad"} <= seen
+
+
+def test_a_batch_of_one_keeps_its_output_when_the_workspace_reuses_the_gemm_buffer(rng, impl):
+    """With N = 1 the GEMM result is already NCHW; the output must still own its memory, or the
+    next conv of the same shape overwrites it through the reused buffer."""
+    w = mc.Tensor(rng.standard_normal((64, 3, 3, 3)).astype(np.float32))
+    x = mc.Tensor(rng.standard_normal((1, 3, 66, 66)).astype(np.float32))      # GEMM buffer: 64 x 4096 floats = 1 MB
+    first = F.conv2d(x, w)
+    kept = first.data.copy()
+    F.conv2d(mc.Tensor(rng.standard_normal((1, 3, 66, 66)).astype(np.float32)), w)
+    np.testing.assert_array_equal(first.data, kept)

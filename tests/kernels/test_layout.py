@@ -17,9 +17,13 @@ def test_gemm_output_to_nchw_moves_columns_to_samples_and_adds_the_bias(shape, d
     rng = np.random.default_rng(seed)
     y_cols = rng.standard_normal((O, N * Ho * Wo)).astype(dtype)
     bias = rng.standard_normal(O).astype(dtype) if with_bias else None
+    before = y_cols.copy()
     expected = layout.gemm_output_to_nchw(y_cols, bias, N)
-    assert expected.shape == (N, O, Ho * Wo)
-    np.testing.assert_array_equal(expected[1 % N, :, 0] - (0 if bias is None else bias), y_cols[:, (1 % N) * Ho * Wo])
+    assert expected.shape == (N, O, Ho * Wo) and expected.flags.c_contiguous
+    np.testing.assert_array_equal(y_cols, before)               # the GEMM buffer is left as it was ...
+    assert not np.shares_memory(expected, y_cols)               # ... and never aliased (it is reused)
+    np.testing.assert_allclose(expected[1 % N, :, 0] - (0 if bias is None else bias), y_cols[:, (1 % N) * Ho * Wo],
+                               rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(numba_adapters.gemm_output_to_nchw(y_cols, bias, N), expected, rtol=1e-6)
 
 
