@@ -74,5 +74,6 @@ def njit(*args, **kwargs):
 
 from .dispatch import (IMPLEMENTATIONS, TABLE, avgpool_backward, avgpool_forward, col2im,  # noqa: E402
                        describe, gemm_output_to_nchw, im2col, implementation_for, lrn_backward,
-                       lrn_forward, maxpool_backward, maxpool_forward, nchw_to_gemm_layout, register)
+                       lrn_forward, maxpool_backward, maxpool_forward, nchw_to_gemm_layout, register,
+                       run)
 from . import memory  # noqa: E402

@@ -60,56 +60,58 @@ def describe():
             for kernel, row in TABLE.items()}
 
 
-def _run(kernel, array, *args, **kwargs):
+def run(kernel, array, *args, **kwargs):
+    """Call ``kernel``'s implementation for ``array`` with (array, *args): the one dispatch.
+    A kernel added with :func:`register` is called this way (or given a wrapper below)."""
     return TABLE[kernel][implementation_for(array)](array, *args, **kwargs)
 
 
 # --- the seam: one function per kernel, the reference's signature ------------------------------
 def im2col(x, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo); layout in ``kernels/im2col_reference.py``."""
-    return _run("im2col", x, kernel, stride, padding, dilation)
+    return run("im2col", x, kernel, stride, padding, dilation)
 
 
 def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1), out=None):
     """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), the adjoint of im2col (into ``out`` if given)."""
-    return _run("col2im", cols, x_shape, kernel, stride, padding, dilation, out=out)
+    return run("col2im", cols, x_shape, kernel, stride, padding, dilation, out=out)
 
 
 def gemm_output_to_nchw(y_cols, bias, n_samples):
     """y_cols (O, N*P) -> y (N, O, P) + bias (bias (O,) or None)."""
-    return _run("gemm_output_to_nchw", y_cols, bias, n_samples)
+    return run("gemm_output_to_nchw", y_cols, bias, n_samples)
 
 
 def nchw_to_gemm_layout(gy, out, with_bias_grad=True):
     """gy (N, O, Ho, Wo) -> (out (O, N*Ho*Wo), bias_grad (O,) or None)."""
-    return _run("nchw_to_gemm_layout", gy, out, with_bias_grad)
+    return run("nchw_to_gemm_layout", gy, out, with_bias_grad)
 
 
 def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), argmax (N, C, Ho, Wo) flat indices into H*W (-1: none)."""
-    return _run("maxpool_forward", x, kernel, stride, padding, dilation, out_hw)
+    return run("maxpool_forward", x, kernel, stride, padding, dilation, out_hw)
 
 
 def maxpool_backward(gy, argmax, x_shape):
     """dx (x_shape): dx[n, c].flat[argmax] += gy."""
-    return _run("maxpool_backward", gy, argmax, x_shape)
+    return run("maxpool_backward", gy, argmax, x_shape)
 
 
 def avgpool_forward(x, kernel, stride, padding, out_hw, divisor):
     """y = (sum of each zero-padded window) / divisor (divisor (Ho, Wo) on x's device)."""
-    return _run("avgpool_forward", x, kernel, stride, padding, out_hw, divisor)
+    return run("avgpool_forward", x, kernel, stride, padding, out_hw, divisor)
 
 
 def avgpool_backward(gy, x_shape, kernel, stride, padding, out_hw, divisor):
     """dx: each window's gy / divisor spread over the window."""
-    return _run("avgpool_backward", gy, x_shape, kernel, stride, padding, out_hw, divisor)
+    return run("avgpool_backward", gy, x_shape, kernel, stride, padding, out_hw, divisor)
 
 
 def lrn_forward(x, size, alpha, beta, k):
     """x (N, C, S) -> (y, s), both (N, C, S); ``alpha`` is the effective alpha'."""
-    return _run("lrn_forward", x, size, alpha, beta, k)
+    return run("lrn_forward", x, size, alpha, beta, k)
 
 
 def lrn_backward(x, s, gy, size, alpha, beta):
     """gx (N, C, S) from the saved x and s and the output gradient gy."""
-    return _run("lrn_backward", x, s, gy, size, alpha, beta)
+    return run("lrn_backward", x, s, gy, size, alpha, beta)

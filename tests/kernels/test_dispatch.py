@@ -132,5 +132,8 @@ def test_register_adds_a_kernel_whose_fast_versions_fall_back_to_the_reference(m
 
     def twice(x):
         return 2 * x
-    dispatch.register("twice", twice)
-    assert dispatch.TABLE["twice"] == {"cuda": twice, "numba": twice, "numpy": twice}
+    def twice_fast(x):
+        return x + x
+    dispatch.register("twice", twice, numba=twice_fast)
+    assert dispatch.TABLE["twice"] == {"cuda": twice, "numba": twice_fast, "numpy": twice}
+    assert kernels.run("twice", np.ones(2)).tolist() == [2.0, 2.0]
