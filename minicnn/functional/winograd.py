@@ -22,10 +22,10 @@ backward recomputes V chunk by chunk (one transform, cheap next to the GEMMs).
 The matrices, layouts and NumPy references: minicnn/kernels/winograd.py; derivation, worked
 example and accuracy: docs/winograd.md
 """
-from .. import backends
+from .. import backends, kernels
 from ..backend import get_array_module
-from ..kernels import winograd
-from .conv import Conv2d
+from ..kernels import memory, winograd
+from .conv import Conv2dFunction
 
 
 def correlate(x, weight, bias, padding, groups, m, out=None):
@@ -42,16 +42,16 @@ def correlate(x, weight, bias, padding, groups, m, out=None):
     bias = xp.zeros(O, dtype=x.dtype) if bias is None else bias
     y = xp.empty((N, O, Ho, Wo), dtype=x.dtype) if out is None else out
     chunk = backends.conv.chunk(N, a * a * (C + O) * th * tw * x.itemsize)
-    V_buffer = xp.empty(a * a * C * chunk * th * tw, dtype=x.dtype)
-    M_buffer = xp.empty(a * a * O * chunk * th * tw, dtype=x.dtype)
-    kernel = winograd.implementation(x)
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
+    V_buffer = memory.take(xp, (a * a * C * chunk * th * tw,), x.dtype)
+    M_buffer = memory.take(xp, (a * a * O * chunk * th * tw,), x.dtype)
+    for n0, n1 in memory.chunk_ranges(N, chunk):
         T = (n1 - n0) * th * tw
-        V = kernel.transform_tiles(x[n0:n1], BT, m, padding[0], padding[1], th, tw,
-                                   V_buffer[:a * a * C * T].reshape(a, a, C, T))
+        V = kernels.winograd_transform_tiles(x[n0:n1], BT, m, padding[0], padding[1], th, tw,
+                        V_buffer[:a * a * C * T].reshape(a, a, C, T))
         M = winograd.batched_gemm(U, V, groups, M_buffer[:a * a * O * T].reshape(a, a, O, T))
-        kernel.untransform_tiles(M, AT, th, tw, bias, y[n0:n1])
+        kernels.winograd_untransform_tiles(M, AT, th, tw, bias, y[n0:n1])
+    memory.give(V_buffer)
+    memory.give(M_buffer)
     return y
 
 
@@ -67,20 +67,20 @@ def weight_grad(x, gy, padding, groups, m, r):
     Cg, Og = C // groups, O // groups
     Mw = xp.zeros((a * a, O, Cg), dtype=x.dtype)
     chunk = backends.conv.chunk(N, a * a * (C + O) * th * tw * x.itemsize)
-    V_buffer = xp.empty(a * a * C * chunk * th * tw, dtype=x.dtype)
-    Gy_buffer = xp.empty(a * a * O * chunk * th * tw, dtype=x.dtype)
-    kernel = winograd.implementation(x)
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
+    V_buffer = memory.take(xp, (a * a * C * chunk * th * tw,), x.dtype)
+    Gy_buffer = memory.take(xp, (a * a * O * chunk * th * tw,), x.dtype)
+    for n0, n1 in memory.chunk_ranges(N, chunk):
         T = (n1 - n0) * th * tw
-        V = kernel.transform_tiles(x[n0:n1], BT, m, padding[0], padding[1], th, tw,
-                                   V_buffer[:a * a * C * T].reshape(a, a, C, T)).reshape(a * a, C, T)
+        V = kernels.winograd_transform_tiles(x[n0:n1], BT, m, padding[0], padding[1], th, tw,
+                        V_buffer[:a * a * C * T].reshape(a, a, C, T)).reshape(a * a, C, T)
         # the output gradient's m×m tiles do not overlap: the transform with L = A (α×m), no padding
-        Gy = kernel.transform_tiles(gy[n0:n1], A, m, 0, 0, th, tw,
-                                    Gy_buffer[:a * a * O * T].reshape(a, a, O, T)).reshape(a * a, O, T)
+        Gy = kernels.winograd_transform_tiles(gy[n0:n1], A, m, 0, 0, th, tw,
+                         Gy_buffer[:a * a * O * T].reshape(a, a, O, T)).reshape(a * a, O, T)
         for k in range(groups):
             Mw[:, k * Og:(k + 1) * Og] += xp.matmul(Gy[:, k * Og:(k + 1) * Og],
                                                     V[:, k * Cg:(k + 1) * Cg].transpose(0, 2, 1))
+    memory.give(V_buffer)
+    memory.give(Gy_buffer)
     return winograd.untransform_filters(Mw.reshape(a, a, O, Cg), G)
 
 
@@ -92,7 +92,7 @@ def flipped_filters(weight, groups):
     return xp.ascontiguousarray(w).reshape(groups * Cg, O // groups, r, s)
 
 
-class WinogradConv2d(Conv2d):
+class WinogradConv2dFunction(Conv2dFunction):
     """y = conv(x, W) + b by Winograd F(m×m, r×r); stride 1, dilation 1, square kernel.
     Checks as conv2d's; the forward and backward formulas are in the module docstring."""
 
@@ -100,15 +100,18 @@ class WinogradConv2d(Conv2d):
         super().__init__(1, padding, 1, groups, name=name)
         self.m = m
 
-    def forward(self, x, weight, bias=None):
-        self._check(x, weight, bias)
-        O, Cg, kh, kw = weight.shape
-        m = self.m or backends.conv.winograd_tiles.get(kh)
-        if kh != kw or m is None:
+    def check(self, x, weight, bias=None):
+        super().check(x, weight, bias)
+        kh, kw = weight.shape[2:]
+        if kh != kw or (self.m or backends.conv.winograd_tiles.get(kh)) is None:
             raise ValueError(f"{self.name}: Winograd needs a square r×r kernel with a tile size "
                              f"(mc.backends.conv.winograd_tiles has r in {sorted(backends.conv.winograd_tiles)}), "
                              f"got kernel {(kh, kw)}")
-        self.m, self.r = m, kh
+
+    def forward(self, x, weight, bias=None):
+        r = weight.shape[2]
+        m = self.m or backends.conv.winograd_tiles[r]
+        self.m, self.r = m, r
         y = correlate(x, weight, bias, self.padding, self.groups, m)
         self.x = x if self.needs_input_grad[1] else None
         self.weight = weight if self.needs_input_grad[0] else None
@@ -131,5 +134,5 @@ class WinogradConv2d(Conv2d):
 def winograd_conv2d(x, weight, bias=None, padding=0, groups=1, m=None):
     """conv2d with stride 1 and dilation 1 by Winograd F(m×m, r×r) (m from
     ``mc.backends.conv.winograd_tiles`` when None). Same shapes and results as conv2d."""
-    fn = WinogradConv2d(padding, groups, m, name="winograd_conv2d")
+    fn = WinogradConv2dFunction(padding, groups, m, name="winograd_conv2d")
     return fn(x, weight) if bias is None else fn(x, weight, bias)

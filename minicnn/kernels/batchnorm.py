@@ -15,9 +15,6 @@ kept by the graph anyway, a stored xhat would be one more array of the input's s
 
 Derivation of the backward: docs/batchnorm.md
 """
-import sys
-
-
 def batch_norm_stats(x, mean, var):
     """mean[c] and the biased var[c] of x (N, C, S) over n and s, into ``mean``, ``var`` (C,)."""
     mean[...] = x.mean(axis=(0, 2))
@@ -49,12 +46,3 @@ def batch_norm_backward_input(gy, x, mean, inv_std, weight, sum_gy, sum_gy_xhat,
     gx[...] = column(weight * inv_std) * (gy - column(sum_gy / m) - xhat * column(sum_gy_xhat / m))
     return gx
 
-
-def implementation(array):
-    """The module whose batch_norm_* functions run on ``array``: the Numba kernels for NumPy
-    float32/float64 when selected, else these references (NumPy or CuPy)."""
-    from . import use_numba
-    if use_numba(array):
-        from . import batchnorm_numba
-        return batchnorm_numba
-    return sys.modules[__name__]

@@ -179,13 +179,3 @@ def batched_gemm(U, V, groups, out):
         xp.matmul(U2[:, k * Og:(k + 1) * Og], V2[:, k * Cg:(k + 1) * Cg], out=out2[:, k * Og:(k + 1) * Og])
     return out
 
-
-def implementation(array):
-    """The module whose ``transform_tiles``/``untransform_tiles`` run on ``array``: the Numba
-    kernels for NumPy float32/float64 when selected, else these references (NumPy or CuPy)."""
-    from . import use_numba
-    if use_numba(array):
-        from . import winograd_numba
-        return winograd_numba
-    import sys
-    return sys.modules[__name__]

@@ -56,6 +56,10 @@ def test_reference_backward_input_is_the_compact_formula():
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
-def test_implementation_follows_the_kernel_switch(impl):
-    x = np.zeros((1, 1, 1), np.float32)
-    assert ref.implementation(x).__name__.endswith("batchnorm_numba" if impl == "numba" else "kernels.batchnorm")
+@pytest.mark.skipif(not kernels.NUMBA_AVAILABLE, reason="numba not installed")
+def test_the_seam_routes_numpy_arrays_to_numba_and_float16_to_the_reference(impl):
+    from minicnn.kernels import numba_adapters
+    x = np.zeros((1, 1, 2, 2), np.float32)
+    expected = numba_adapters.batch_norm_stats if impl == "numba" else ref.batch_norm_stats
+    assert kernels.TABLE["batch_norm_stats"][kernels.implementation_for(x)] is expected
+    assert kernels.TABLE["batch_norm_stats"][kernels.implementation_for(x.astype(np.float16))] is ref.batch_norm_stats

@@ -118,8 +118,10 @@ def test_numba_untransform_tiles_equals_reference(n, o, mm, extra, out_h, out_w,
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * max(1.0, np.abs(expected).max()))
 
 
-def test_implementation_follows_the_kernel_switch(impl):
+@pytest.mark.skipif(not kernels.NUMBA_AVAILABLE, reason="numba not installed")
+def test_the_seam_routes_numpy_arrays_to_numba_and_float16_to_the_reference(impl):
+    from minicnn.kernels import numba_adapters
     x = np.zeros((1, 1, 2, 2), np.float32)
-    chosen = ref.implementation(x)
-    assert chosen.__name__.endswith("winograd_numba" if impl == "numba" else "kernels.winograd")
-    assert ref.implementation(x.astype(np.float16)) is ref
+    expected = numba_adapters.winograd_transform_tiles if impl == "numba" else ref.transform_tiles
+    assert kernels.TABLE["winograd_transform_tiles"][kernels.implementation_for(x)] is expected
+    assert kernels.TABLE["winograd_transform_tiles"][kernels.implementation_for(x.astype(np.float16))] is ref.transform_tiles
