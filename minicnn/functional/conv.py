@@ -137,9 +137,33 @@ class Conv2dFunction(Function):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, name="conv2d"):
     """2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
     bias (O,) or None -> (N, O, Ho, Wo). ``stride``, ``padding``, ``dilation``: int or (h, w).
-    ``name`` labels the error messages (``nn.Conv2d`` passes e.g. "Conv2d(3->16)")."""
+    ``name`` labels the error messages (``nn.Conv2d`` passes e.g. "Conv2d(3->16)").
+    The algorithm (im2col, or Winograd for stride-1 3×3/5×5 layers where it pays) is chosen per
+    call by ``mc.backends.conv`` (minicnn/backends/convolution.py, docs/winograd.md)."""
     fn = Conv2dFunction(stride, padding, dilation, groups, name=name)
-    return fn(x, weight) if bias is None else fn(x, weight, bias)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    if _algorithm(fn, *inputs) == "winograd":
+        from .winograd import WinogradConv2dFunction
+        fn = WinogradConv2dFunction(fn.padding, fn.groups, name=name)
+    return fn(*inputs)
+
+
+def _algorithm(fn, x, weight, bias=None):
+    """"im2col" or "winograd" for this call, by ``mc.backends.conv`` (the heuristic, a forced
+    choice, or the autotuner, which runs each candidate's forward once under no_grad)."""
+    from .. import backends
+    from ..function import no_grad
+    from .winograd import WinogradConv2dFunction
+    x_data, w_data = getattr(x, "data", x), getattr(weight, "data", weight)
+    if getattr(x_data, "ndim", 0) != 4 or getattr(w_data, "ndim", 0) != 4:
+        return "im2col"                               # the Function's check names the problem
+
+    def run(algorithm):
+        candidate = (WinogradConv2dFunction(fn.padding, fn.groups, name=fn.name) if algorithm == "winograd"
+                     else Conv2dFunction(fn.stride, fn.padding, fn.dilation, fn.groups, name=fn.name))
+        with no_grad():
+            candidate(x, weight) if bias is None else candidate(x, weight, bias)
+    return backends.conv.choose(x_data, w_data.shape, fn.stride, fn.padding, fn.dilation, fn.groups, run=run)
 
 
 def conv2d_reference(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

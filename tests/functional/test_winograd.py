@@ -13,6 +13,12 @@ TILES = [(2, 3), (4, 3), (6, 3), (2, 5), (3, 5)]
 FLOAT32_BOUNDS = {"im2col": 3e-6, (2, 3): 3e-6, (4, 3): 4e-5, (6, 3): 5e-5, (2, 5): 6e-5, (3, 5): 6e-5}
 
 
+@pytest.fixture(autouse=True)
+def conv2d_is_im2col(monkeypatch):
+    """F.conv2d is the im2col reference here (winograd_conv2d ignores the setting)."""
+    monkeypatch.setattr(mc.backends.conv, "algorithm", "im2col")
+
+
 def _run(conv, x, w, b, gy):
     tensors = [mc.Tensor(a, requires_grad=True) for a in (x, w, b)]
     y = conv(*tensors)
@@ -93,3 +99,31 @@ def test_non_square_or_untiled_kernels_are_refused_by_name():
         winograd_conv2d(x, mc.Tensor(np.zeros((1, 2, 7, 7))))
     with pytest.raises(ValueError, match="expected input"):
         winograd_conv2d(x, mc.Tensor(np.zeros((1, 3, 3, 3))))
+
+
+def test_conv2d_runs_winograd_where_the_setting_asks_and_gives_the_same_numbers(monkeypatch):
+    rng = np.random.default_rng(9)
+    x, w, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    gy = rng.standard_normal((2, 4, 7, 7))
+    expected = _run(lambda *t: F.conv2d(*t, padding=1), x, w, b, gy)
+    monkeypatch.setattr(mc.backends.conv, "algorithm", "winograd")
+    y = F.conv2d(mc.Tensor(x, requires_grad=True), mc.Tensor(w), padding=1)
+    assert type(y.creator).__name__ == "WinogradConv2dFunction"
+    strided = F.conv2d(mc.Tensor(x, requires_grad=True), mc.Tensor(w), padding=1, stride=2)
+    assert type(strided.creator).__name__ == "Conv2dFunction"           # Winograd needs stride 1
+    got = _run(lambda *t: F.conv2d(*t, padding=1), x, w, b, gy)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-10)
+
+
+def test_conv2d_autotuner_times_both_once_per_shape_and_keeps_the_winner(monkeypatch):
+    monkeypatch.setattr(mc.backends.conv, "algorithm", "auto")
+    monkeypatch.setattr(mc.backends.conv, "benchmark", True)
+    mc.backends.conv.reset()
+    x, w = mc.Tensor(np.ones((1, 2, 6, 6))), mc.Tensor(np.ones((2, 2, 3, 3)))
+    F.conv2d(x, w, padding=1)
+    (key, chosen), = mc.backends.conv.decisions.items()
+    assert chosen in ("im2col", "winograd") and mc.backends.conv._tuned[key] == chosen
+    F.conv2d(x, w, padding=1)
+    assert mc.backends.conv.decisions == {key: chosen}
+    mc.backends.conv.reset()
