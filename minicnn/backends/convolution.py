@@ -48,7 +48,8 @@ class ConvBackend:
         self._algorithm = "auto"
         self._benchmark = False
         self._tiles = {3: 4, 5: 2}
-        self._workspace_bytes = 256 << 20
+        from ..kernels.memory import CHUNK_BYTES
+        self._workspace_bytes = CHUNK_BYTES
         self.decisions = {}     # key -> "im2col" | "winograd", every key seen
         self._tuned = {}        # key -> winner of the autotuner
 
