@@ -15,6 +15,8 @@ loops one sweep per channel): statistics, apply, and in backward the two sums an
 
 Derivations and worked examples: docs/batchnorm.md, docs/lrn.md
 """
+import math
+
 from .. import kernels
 from ..backend import get_array_module
 from ..function import Function
@@ -63,7 +65,7 @@ class BatchNormFunction(Function):
     def forward(self, x, *params):
         xp = get_array_module(x)
         N, C = x.shape[:2]
-        x3 = xp.ascontiguousarray(x).reshape(N, C, -1)   # (N, C, S): every layout is one channel axis
+        x3 = xp.ascontiguousarray(x).reshape(N, C, math.prod(x.shape[2:]))   # (N, C, S): one channel axis
         weight = params[0] if self.has_weight else xp.ones(C, dtype=x.dtype)
         bias = params[-1] if self.has_bias else xp.zeros(C, dtype=x.dtype)
         m = x3.shape[0] * x3.shape[2]                    # values per channel
@@ -93,7 +95,7 @@ class BatchNormFunction(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         N, C = gy.shape[:2]
-        gy3 = xp.ascontiguousarray(gy).reshape(N, C, -1)
+        gy3 = xp.ascontiguousarray(gy).reshape(N, C, math.prod(gy.shape[2:]))
         needs = self.needs_input_grad
         sums = None
         if self.x3 is not None:     # Σ gy and Σ gy·xhat: the bias and weight gradients, and dx's terms
