@@ -411,14 +411,16 @@ def test_load_state_dict_lists_every_missing_unexpected_and_mismatched_key_in_on
 # --- 18. an unknown model name or backend on the command line -----------------------------------------
 
 def _cli(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    from tests.examples._run import example_env
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=example_env(), capture_output=True, text=True,
+                          timeout=120)
 
 
 def _training_examples():
-    """The example scripts built on recipes.base_parser (the ones with --backend)."""
+    """The example scripts built on cli.training_parser (the ones with --backend)."""
     folder = os.path.join(ROOT, "examples")
     return sorted(f"examples/{name}" for name in os.listdir(folder)
-                  if name.endswith(".py") and "base_parser" in open(os.path.join(folder, name)).read())
+                  if name.endswith(".py") and "training_parser" in open(os.path.join(folder, name)).read())
 
 
 EXAMPLES = _training_examples()
@@ -437,8 +439,8 @@ def test_an_unknown_backend_on_an_example_command_line_is_an_argparse_error_list
     ("--optimizer", "rmsprop", ["adam", "sgd"]),
 ])
 def test_other_unknown_choices_of_the_shared_parser_list_the_choices(capsys, option, value, choices):
-    from minicnn import recipes
-    parser = recipes.base_parser("test", epochs=1, batch_size=2, lr=0.1)
+    from minicnn import cli
+    parser = cli.training_parser("test", epochs=1, batch_size=2, lr=0.1)
     with pytest.raises(SystemExit) as info:
         parser.parse_args([option, value])
     assert info.value.code == 2
