@@ -382,7 +382,7 @@ def test_a_checkpoint_of_another_model_names_every_mismatch_on_resume(tmp_path):
     save_checkpoint(tmp_path / "last.npz", nn.Sequential(nn.Flatten(), nn.Linear(4, 3)), epoch=1, step=0,
                     rng=mc.get_rng_state(), history={})
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5))
-    loader = DataLoader(ArrayDataset(np.zeros((4, 1, 2, 2), np.float32), np.zeros(4)), batch_size=2)
+    loader = DataLoader(ArrayDataset(np.zeros((4, 1, 2, 2), np.float32), np.zeros(4, int)), batch_size=2)
     with pytest.raises(ValueError, match=r"1.weight: expected shape \(5, 4\), got \(3, 4\); 1.bias: expected "
                                          r"shape \(5,\), got \(3,\)"):
         fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=2, out_dir=tmp_path, resume=True,

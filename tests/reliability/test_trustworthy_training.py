@@ -92,7 +92,7 @@ def test_an_epoch_whose_every_step_was_skipped_is_an_error_not_a_row_of_zeros():
 
 def test_an_empty_training_loader_is_a_value_error():
     model = _model()
-    empty = DataLoader(ArrayDataset(np.zeros((3, 1, 4, 4), np.float32), np.zeros(3)), batch_size=4, drop_last=True)
+    empty = DataLoader(ArrayDataset(np.zeros((3, 1, 4, 4), np.float32), np.zeros(3, int)), batch_size=4, drop_last=True)
     with pytest.raises(ValueError, match=r"training loader gave no batches in epoch 1"):
         fit(model, optim.SGD(model.parameters(), lr=0.1), empty, epochs=1, progress=False, log=lambda s: None)
 
