@@ -68,14 +68,14 @@ class Guard:
 
     def __init__(self, model, optimizer, skip=False, comm=None):
         self.model, self.optimizer, self.skip, self.comm = model, optimizer, skip, comm
-        self.snapshot, self.outputs, self.input_data = None, [], None
+        self.snapshot, self.outputs, self.input_data, self.recording = None, [], None, False
 
     @contextlib.contextmanager
     def watching(self):
         def hook(name):
             def record(module, inputs, output):
                 data = output.data if isinstance(output, Tensor) else None
-                if data is not None and data.dtype.kind == "f":
+                if self.recording and data is not None and data.dtype.kind == "f":
                     self.outputs.append((name, module, get_array_module(data).isfinite(data).all()))
             return record
         handles = [m.register_forward_hook(hook(n)) for n, m in self.model.named_modules() if n]
@@ -86,11 +86,12 @@ class Guard:
                 h.remove()
 
     def before_step(self, x):
-        self.outputs, self.input_data = [], x
+        self.outputs, self.input_data, self.recording = [], x, True
         if self.skip:
             self.snapshot = Snapshot(self.model, self.optimizer)
 
     def check(self, loss_value):
+        self.recording = False            # evaluation forwards are not watched
         finite = math.isfinite(loss_value) and all_finite(_arrays(self.model, self.optimizer))
         if self.comm is not None and self.comm.size > 1:   # every rank must take the same branch
             finite = bool(self.comm.allreduce_scalar(int(finite), op="min"))

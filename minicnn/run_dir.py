@@ -82,9 +82,10 @@ def choose_run_dir(path, resume=False, overwrite=False, log=print):
 def remove_run(path):
     """Delete the run files of ``path`` (and nothing else in it)."""
     for name in RUN_FILES:
-        target = os.path.join(path, name)
-        if os.path.isfile(target):
-            os.remove(target)
+        try:
+            os.remove(os.path.join(path, name))
+        except FileNotFoundError:   # absent, or already removed by another rank
+            pass
 
 
 def config_differences(saved, given):

@@ -95,8 +95,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
         history = {**{k: [] for k in HISTORY_KEYS}, **history}
     run = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "amp": amp, "config": config,
            "history": history, "main": main}
-    for callback in callbacks:
-        getattr(callback, "on_fit_start", lambda m: None)(model)
+    _notify(callbacks, "on_fit_start", model)
 
     guard = Guard(model, optimizer, skip=skip_nonfinite, comm=comm)
     best_acc = max(history["test_acc"], default=-1.0)
@@ -125,8 +124,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     continue
                 loss_sum, correct, count = loss_sum + value * len(y), correct + _correct(logits, y), count + len(y)
                 history["step_loss"].append(value)
-                for callback in callbacks:
-                    getattr(callback, "on_step_end", lambda m, s, v: None)(model, step, value)
+                _notify(callbacks, "on_step_end", model, step, value)
                 now = time.perf_counter()
                 seconds, tick = seconds + now - tick, now
                 bar.set_postfix(loss=f"{loss_sum / count:.4f}", acc=f"{100 * correct / count:.2f}%",
@@ -146,8 +144,7 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                 history["test_loss"].append(result["loss"])
                 history["test_acc"].append(result["accuracy"])
             step_scheduler(scheduler, history)
-            for callback in callbacks:
-                getattr(callback, "on_epoch_end", lambda m, e, h: None)(model, epoch, history)
+            _notify(callbacks, "on_epoch_end", model, epoch, history)
             if main:
                 log(_epoch_line(history, epoch, epochs))
             save_run(run, last_path, epoch + 1, 0)
@@ -157,6 +154,14 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     save_run(run, os.path.join(out_dir, "best.npz"), epoch + 1, 0)
                 write_history(history, out_dir, plot=plot)
     return history
+
+
+def _notify(callbacks, event, *args):
+    """Call ``event`` on each callback that has it (callbacks are duck-typed)."""
+    for callback in callbacks:
+        method = getattr(callback, event, None)
+        if method is not None:
+            method(*args)
 
 
 def _last_good(last_path):

@@ -221,3 +221,19 @@ def test_the_resume_check_refuses_exactly_the_keys_that_differ(saved, given_conf
         check_resume_config(saved, given_config, "last.npz")
     roundtrip = json.loads(json.dumps(saved))   # tuples become lists, int keys strings: still the same run
     assert config_differences(saved, roundtrip) == []
+
+
+def test_mixed_precision_trains_and_its_loss_scale_is_saved_and_restored(tmp_path):
+    from minicnn.amp import DynamicLossScaler, MixedPrecision
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    amp = MixedPrecision(model, DynamicLossScaler(init_scale=2.0 ** 40, growth_interval=2))   # overflows at first
+    history = _fit(model, opt, tmp_path, amp=amp)
+    assert np.isfinite(history["train_loss"][0]) and len(history["step_loss"]) == STEPS
+    assert amp.loss_scaler.skipped_steps >= 1                 # overflow steps are the scaler's, not errors
+    saved = load_checkpoint(tmp_path / "last.npz")["meta"]["amp"]
+    assert saved == amp.loss_scaler.state_dict()
+    fresh = MixedPrecision(model)
+    _fit(model, opt, tmp_path, epochs=1, resume=True, amp=fresh)
+    assert fresh.loss_scaler.state_dict() == saved
+    assert all(p.dtype == np.float32 for p in model.parameters())
