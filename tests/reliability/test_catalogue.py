@@ -341,14 +341,23 @@ def test_a_wrong_checksum_names_path_both_digests_and_how_to_refetch(isolated_di
 def test_a_missing_dataset_lists_every_place_searched_and_how_to_get_it(isolated_dirs, monkeypatch):
     monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        FashionMNIST(root=isolated_dirs / "root", train=False)
+        FashionMNIST(train=False)
     message = str(info.value)
     assert "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] not found" in message
     searched = message.split("Searched:")[1].split("Get them")[0]
-    for place in ["root", "root/fashion-mnist", "env/fashion-mnist", "env", "cache/fashion-mnist",
-                  "system/fashion-mnist"]:
+    for place in ["env/fashion-mnist", "env", "cache/fashion-mnist", "system/fashion-mnist"]:
         assert str(isolated_dirs / place) in searched, place
     assert "download=True" in message and "MINICNN_DATA" in message
+
+
+def test_a_dataset_missing_from_an_explicit_root_names_only_that_root_and_the_missing_files(isolated_dirs, monkeypatch):
+    monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
+    with pytest.raises(FileNotFoundError) as info:
+        FashionMNIST(root=isolated_dirs / "root", train=False)
+    message = str(info.value)
+    assert (f"FashionMNIST test split: {isolated_dirs / 'root'} lacks t10k-images-idx3-ubyte[.gz] and "
+            f"t10k-labels-idx1-ubyte[.gz] (also looked in {isolated_dirs / 'root' / 'fashion-mnist'}") in message
+    assert str(isolated_dirs / "env") not in message and "download=True" in message
 
 
 # --- 16. a truncated or foreign checkpoint -----------------------------------------------------
