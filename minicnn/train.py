@@ -9,8 +9,9 @@ the run configuration and the position: epoch and step), a clean Ctrl-C, the dis
 reduction of the epoch's numbers, the progress bar and the callbacks.
 
 Callbacks are duck-typed objects with any of ``on_fit_start(model)``,
-``on_step_end(model, step, loss_value)`` (after a successful step; the gradients are still
-there) and ``on_epoch_end(model, epoch, history)`` (after the epoch's row is appended, before
+``on_step_end(model, step, loss_value)`` (after a successful step, ``step`` counted from 1 in
+the epoch; the gradients are still there) and ``on_epoch_end(model, epoch, history)`` (``epoch``
+counted from 0, after the epoch's row is appended and the scheduler stepped, before
 history.json and the checkpoint are written: keys a callback adds to ``history`` are saved
 and survive a resume).
 """
@@ -78,6 +79,8 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
     from .run_dir import RunDirectoryError, check_writable, holds_run
 
     check_epochs(epochs)
+    if resume and overwrite:
+        raise ValueError("fit: resume continues the run in out_dir and overwrite replaces it; pass one of them")
     loss_fn = loss_fn or _default_loss
     main = comm is None or comm.is_main
     if out_dir is not None and main:
