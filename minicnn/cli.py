@@ -204,9 +204,15 @@ def main_guard(fn, argv=None):
         print(f"\n{e}", file=sys.stderr)
         sys.exit(130)
     except (TypeError, ValueError, OSError, NonFiniteError, RuntimeError) as e:
-        message = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
-        print(f"error: {message or type(e).__name__}", file=sys.stderr)
+        print(f"error: {one_line(str(e)) or type(e).__name__}", file=sys.stderr)
         sys.exit(1)
+
+
+def one_line(message):
+    """A multi-line message as one line: "Searched:\n  a\n  b" -> "Searched: a; b"."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return "".join(line + ("" if i == len(lines) - 1 else " " if line.endswith(":") else "; ")
+                   for i, line in enumerate(lines))
 
 
 # --- the study examples: a trained checkpoint and the test images ----------------------------------

@@ -183,3 +183,9 @@ def test_any_combination_of_options_runs_or_fails_with_exactly_one_error_line(op
         else:
             assert code in (1, 2) and len([line for line in err.splitlines() if "error:" in line]) == 1, err
             assert err.rstrip().splitlines()[-1].count("error:") == 1
+
+
+def test_a_multi_line_library_message_becomes_one_error_line(isolated_dirs):
+    code, _, err = run_main(MNIST_CNN, ["--dataset", "mnist", "--no-progress", "--out", str(isolated_dirs / "run")])
+    assert code == 1 and err.count("\n") == 1 and err.startswith("error: MNIST train split:")
+    assert f"Searched: {isolated_dirs / 'cache' / 'mnist'}" in err and "Get them with one of: " in err
