@@ -237,3 +237,26 @@ def test_mixed_precision_trains_and_its_loss_scale_is_saved_and_restored(tmp_pat
     _fit(model, opt, tmp_path, epochs=1, resume=True, amp=fresh)
     assert fresh.loss_scaler.state_dict() == saved
     assert all(p.dtype == np.float32 for p in model.parameters())
+
+
+def test_the_finite_check_is_one_fused_reduction_per_step_whatever_the_number_of_arrays(monkeypatch):
+    from minicnn import nonfinite
+
+    class CountingNumpy:
+        """NumPy, counting the reductions whose result crosses to the host (one per stack)."""
+        stacks = 0
+
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def stack(self, flags):
+            CountingNumpy.stacks += 1
+            return np.stack(flags)
+
+    monkeypatch.setattr(nonfinite, "get_array_module", lambda *arrays: CountingNumpy())
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    loader = DataLoader(blobs(48, seed=0), batch_size=16)
+    fit(model, opt, loader, epochs=1, progress=False, plot=False, log=lambda s: None)
+    arrays = len(nonfinite._arrays(model, opt))
+    assert arrays > 10 and CountingNumpy.stacks == STEPS
