@@ -42,8 +42,8 @@ class Snapshot:
     def __init__(self, model, optimizer):
         self.model, self.optimizer = model, optimizer
         self.params = [(p, p.data.copy()) for p in model.parameters()]
-        self.buffers = [(m, name, b.copy()) for m in model.modules() for name, b in m._buffers.items()
-                        if b is not None]
+        self.buffers = [(m, name, b.copy() if hasattr(b, "copy") else b) for m in model.modules()
+                        for name, b in m._buffers.items() if b is not None]
         self.state = {key: {k: (v.copy() if hasattr(v, "copy") else v) for k, v in slots.items()}
                       for key, slots in optimizer.state.items()}
 
