@@ -155,7 +155,7 @@ def run(args, model, name, model_name=None, model_args=None, train_transform=Non
     main = comm is None or comm.is_main
     ranks = comm.size if comm is not None else 1
     out = choose_run_dir(args.out or os.path.join("runs", name), args.resume, args.overwrite,
-                         log=lambda s: print(s, flush=True) if main else None)
+                         log=lambda s: print(s, flush=True) if main else None, writer=main)
     mc.set_backend(args.backend)
     model.to(args.backend)
     train_set = subset(make_dataset(args.dataset, args.data_dir, True, args.download, not args.no_verify),

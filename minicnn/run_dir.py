@@ -61,8 +61,9 @@ def fresh_sibling(path):
     return f"{path}-{n}"
 
 
-def choose_run_dir(path, resume=False, overwrite=False, log=print):
-    """The directory a run writes to, by the rule in the module docstring; checked writable."""
+def choose_run_dir(path, resume=False, overwrite=False, log=print, writer=True):
+    """The directory a run writes to, by the rule in the module docstring; checked writable.
+    writer=False (the ranks of a distributed run other than 0): the same choice, nothing touched."""
     if resume and overwrite:
         raise RunDirectoryError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if resume and not holds_run(path):
@@ -70,13 +71,14 @@ def choose_run_dir(path, resume=False, overwrite=False, log=print):
     if holds_run(path) and not resume:
         if overwrite:
             log(f"{path} holds an earlier run; --overwrite: replacing it")
-            remove_run(path)
+            if writer:
+                remove_run(path)
         else:
             chosen = fresh_sibling(path)
             log(f"{path} holds an earlier run; writing to {chosen} instead "
                 f"(--resume continues {path}, --overwrite replaces it)")
             path = chosen
-    return check_writable(path)
+    return check_writable(path) if writer else path
 
 
 def remove_run(path):
