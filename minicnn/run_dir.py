@@ -64,6 +64,7 @@ def fresh_sibling(path):
 def choose_run_dir(path, resume=False, overwrite=False, log=print, writer=True):
     """The directory a run writes to, by the rule in the module docstring; checked writable.
     writer=False (the ranks of a distributed run other than 0): the same choice, nothing touched."""
+    log = log or (lambda message: None)
     if resume and overwrite:
         raise RunDirectoryError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if resume and not holds_run(path):
