@@ -35,6 +35,9 @@ def test_library_exposes_one_settings_object_with_documented_defaults():
 @pytest.mark.parametrize("x_shape, w_shape, stride, expected", [
     ((64, 1, 224, 224), (96, 1, 11, 11), (4, 4), "im2col"),      # AlexNet conv1: strided, 11x11
     ((64, 96, 26, 26), (256, 96, 5, 5), (1, 1), "winograd"),     # conv2: F(2x2, 5x5)
+    ((100, 16, 14, 14), (32, 16, 5, 5), (1, 1), "im2col"),       # seed CNN conv2: few channels
+    ((32, 64, 56, 56), (64, 64, 3, 3), (1, 1), "winograd"),      # ResNet-18 layer1
+    ((32, 512, 7, 7), (512, 512, 3, 3), (1, 1), "winograd"),     # ResNet-18 layer4: 2x2 tiles of 4x4
     ((64, 256, 12, 12), (384, 256, 3, 3), (1, 1), "winograd"),   # conv3: F(4x4, 3x3)
     ((16, 3, 224, 224), (64, 3, 3, 3), (1, 1), "im2col"),        # VGG conv1: 3 input channels
     ((64, 64, 2, 2), (64, 64, 3, 3), (1, 1), "im2col"),          # 2x2 outputs: most of a 4x4 tile wasted

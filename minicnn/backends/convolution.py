@@ -12,17 +12,21 @@ Winograd applies to stride 1, dilation 1, square r×r kernels with an r in ``win
 on float32/float64 arrays (float16 keeps im2col: its 11-bit mantissa cannot afford the
 transforms' rounding).
 
-The "auto" heuristic (without ``benchmark``). Per output position and per (input, output)
-channel pair, im2col does r² multiplications in its GEMM, Winograd α²/m² (α = m + r - 1)
-divided by the tile efficiency e = Ho·Wo / (th·tw·m²) (partial tiles at the border are
-computed and dropped). Its transforms cost about α³ operations per tile and channel, once
-per input and output channel rather than per pair, so they are paid back only when both
-channel counts are large. Its α² GEMMs have one column per tile, and skinny GEMMs run far below the BLAS peak
-(weights are re-read for every few columns). Winograd is chosen when
-    C/groups >= 16 and O/groups >= 16, r² / (α² / (m² e)) >= 1.5 (at least 1.5x fewer GEMM
-    multiplications) and N·th·tw >= 64 (tiles in the batch: the GEMMs' width),
-and the array is a NumPy array (on CuPy the im2col kernels are tuned and Winograd runs only
-when forced). The first layers of image networks (1 or 3 input channels) stay on im2col.
+The "auto" heuristic (without ``benchmark``) compares multiply-adds per m×m tile of output,
+per group (Cg = C/groups, Og = O/groups, α = m + r - 1, e = Ho·Wo / (th·tw·m²) the share of
+the tiles' outputs that are kept; the border tiles stick out):
+
+    im2col     r² · Cg · Og · m² · e                 the GEMM, for the outputs it computes
+    Winograd   α² · Cg · Og                          its α² GEMMs, one column per tile
+             + κ · (2α³ · Cg + m·α·(α+m) · Og)       input and output tile transforms
+
+The transforms are paid per channel, the GEMM per channel pair, so Winograd wins when both
+channel counts are large. κ = 4 prices a transform multiply-add (a scalar, memory-bound
+loop) against a BLAS one; it is an estimate, not a measurement (the autotuner measures).
+Winograd is chosen when im2col / Winograd >= 1.5, the batch has N·th·tw >= 64 tiles (the
+GEMMs' width: skinny GEMMs run far below the BLAS peak), and the array is a NumPy array (on
+CuPy the im2col kernels are tuned and Winograd runs only when forced). So the first layers of
+image networks (1 or 3 input channels) and layers with few channels stay on im2col.
 
 The autotuner (``benchmark = True``, the role of torch.backends.cudnn.benchmark) runs each
 candidate's forward once to warm up (Numba compiles on first use), then once timed, on the
@@ -36,8 +40,8 @@ import time
 import numpy as np
 
 ALGORITHMS = ("auto", "im2col", "winograd")
-MIN_CHANNELS = 16       # per group, input and output: below it the transforms dominate
-MIN_GEMM_SAVING = 1.5   # im2col multiplications / Winograd multiplications (tile efficiency included)
+TRANSFORM_COST = 4      # κ: a tile-transform multiply-add, in BLAS multiply-adds (an estimate)
+MIN_SAVING = 1.5        # im2col cost / Winograd cost (transforms and tile efficiency included)
 MIN_TILES = 64          # tiles in the batch = columns of each of Winograd's GEMMs
 
 
@@ -141,15 +145,17 @@ class ConvBackend:
         if type(x) is not np.ndarray:
             return False
         O, Cg, r, _ = weight_shape
-        if Cg < MIN_CHANNELS or O // groups < MIN_CHANNELS:
-            return False
+        Og = O // groups
         Ho, Wo = (s + 2 * p - r + 1 for s, p in zip(x.shape[2:], padding))
         th, tw = -(-Ho // m), -(-Wo // m)
         if x.shape[0] * th * tw < MIN_TILES:
             return False
         efficiency = Ho * Wo / (th * tw * m * m)
         alpha = m + r - 1
-        return r * r / (alpha * alpha / (m * m * efficiency)) >= MIN_GEMM_SAVING
+        im2col = r * r * Cg * Og * m * m * efficiency
+        winograd = (alpha * alpha * Cg * Og
+                    + TRANSFORM_COST * (2 * alpha ** 3 * Cg + m * alpha * (alpha + m) * Og))
+        return im2col / winograd >= MIN_SAVING
 
     def _autotune(self, key, run):
         times = {}
