@@ -11,7 +11,7 @@ import numpy as np
 
 from .backend import backend_module, get_array_module, is_cupy_array, to_device, to_numpy
 from .function import is_grad_enabled
-from .tensor_methods import TensorMethods
+from .tensor_methods import TensorMethods, _dim_index, _reduce_args, _shape_args, _Size
 from .versions import VersionCounter
 
 
@@ -255,41 +255,6 @@ def _raw_index(index):
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index.data if isinstance(index, Tensor) else index
-
-
-class _Size(int):
-    """``x.size``: the number of elements (NumPy's); called, ``x.size()`` or ``x.size(dim)``,
-    the shape or one of its sizes (PyTorch's)."""
-    def __new__(cls, count, shape):
-        obj = super().__new__(cls, count)
-        obj.shape = shape
-        return obj
-
-    def __call__(self, dim=None):
-        return self.shape if dim is None else self.shape[_dim_index("size", dim, len(self.shape))]
-
-
-def _shape_args(shape):
-    """``f(2, 3)`` or ``f((2, 3))`` -> (2, 3)."""
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
-def _dim_index(op, dim, ndim):
-    """``dim`` as an index in [0, ndim), or a ValueError naming the valid range."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op}: expected an integer dim, got {dim!r}")
-    top = max(ndim, 1)
-    if not -top <= dim < top:
-        raise ValueError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
-                         f"(expected a dim in [{-top}, {top - 1}])")
-    return dim % top
-
-
-def _reduce_args(op, axis, keepdims, dim, keepdim):
-    """PyTorch's dim=/keepdim= beside NumPy's axis=/keepdims=."""
-    if dim is not None and axis is not None:
-        raise TypeError(f"{op}: give dim= or axis=, not both")
-    return (axis if dim is None else dim), bool(keepdims if keepdim is None else keepdim)
 
 
 def as_tensor(x, like=None, op="op"):

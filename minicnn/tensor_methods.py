@@ -5,6 +5,8 @@
 Each one is a short spelling of something the core already does (reshape, cast, ...), so
 gradients flow through the differentiable ones.
 """
+import numpy as np
+
 from .backend import _canonical, get_array_module, to_device
 from .dtypes import NAMES, as_dtype, float16, float32, float64, int32, int64
 
@@ -52,13 +54,11 @@ class TensorMethods:
 
     def unsqueeze(self, dim):
         """A new axis of size 1 at ``dim`` (in [-ndim-1, ndim])."""
-        from .tensor import _dim_index
         dim = _dim_index("unsqueeze", dim, self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def squeeze(self, dim=None):
         """Drop axes of size 1 (all of them, or only ``dim`` when it has size 1)."""
-        from .tensor import _dim_index
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         dim = _dim_index("squeeze", dim, self.ndim)
@@ -74,14 +74,13 @@ class TensorMethods:
         return self._arg_reduce("argmin", dim, keepdim, axis, keepdims)
 
     def _arg_reduce(self, op, dim, keepdim, axis, keepdims):
-        from .tensor import Tensor, _dim_index, _reduce_args
         axis, keepdim = _reduce_args(op, axis, keepdims if keepdims is not None else keepdim, dim, None)
         xp = get_array_module(self.data)
         if axis is None:
             index = getattr(xp, op)(self.data)
-            return Tensor(xp.asarray(index, dtype=int64).reshape((1,) * self.ndim if keepdim else ()))
+            return self._new(xp.asarray(index, dtype=int64).reshape((1,) * self.ndim if keepdim else ()))
         axis = _dim_index(op, axis, self.ndim)
-        return Tensor(getattr(xp, op)(self.data, axis=axis, keepdims=keepdim).astype(int64))
+        return self._new(getattr(xp, op)(self.data, axis=axis, keepdims=keepdim).astype(int64))
 
     def any(self): return self._new(self.data.any())
     def all(self): return self._new(self.data.all())
@@ -132,3 +131,38 @@ class TensorMethods:
             raise TypeError(f"only floating-point tensors can require grad; got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
+
+
+class _Size(int):
+    """``x.size``: the number of elements (NumPy's); called, ``x.size()`` or ``x.size(dim)``,
+    the shape or one of its sizes (PyTorch's)."""
+    def __new__(cls, count, shape):
+        obj = super().__new__(cls, count)
+        obj.shape = shape
+        return obj
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[_dim_index("size", dim, len(self.shape))]
+
+
+def _shape_args(shape):
+    """``f(2, 3)`` or ``f((2, 3))`` -> (2, 3)."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def _dim_index(op, dim, ndim):
+    """``dim`` as an index in [0, ndim), or a ValueError naming the valid range."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: expected an integer dim, got {dim!r}")
+    top = max(ndim, 1)
+    if not -top <= dim < top:
+        raise ValueError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
+                         f"(expected a dim in [{-top}, {top - 1}])")
+    return dim % top
+
+
+def _reduce_args(op, axis, keepdims, dim, keepdim):
+    """PyTorch's dim=/keepdim= beside NumPy's axis=/keepdims=."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{op}: give dim= or axis=, not both")
+    return (axis if dim is None else dim), bool(keepdims if keepdim is None else keepdim)
