@@ -19,9 +19,11 @@ class Abs(Function):
 
 class Maximum(Function):
     """y = max(a, b) elementwise.  Backward: gy to the larger; ties split it half and half (PyTorch)."""
+    def check(self, a, b):
+        broadcast_shapes("maximum", a.shape, b.shape)
+
     def forward(self, a, b):
         xp = get_array_module(a, b)
-        broadcast_shapes("maximum", a.shape, b.shape)
         self.a_shape, self.b_shape = a.shape, b.shape
         self.a_wins = (a > b).astype(a.dtype) + (a == b).astype(a.dtype) * a.dtype.type(0.5)
         return xp.maximum(a, b)
@@ -36,9 +38,12 @@ class Where(Function):
     def __init__(self, condition):
         self.condition = condition
 
+    def check(self, a, b):
+        get_array_module(a, b, self.condition)   # a CuPy mask with NumPy values is a TypeError
+        broadcast_shapes("where", self.condition.shape, a.shape, b.shape)
+
     def forward(self, a, b):
         xp = get_array_module(a, b, self.condition)
-        broadcast_shapes("where", self.condition.shape, a.shape, b.shape)
         self.a_shape, self.b_shape = a.shape, b.shape
         return xp.where(self.condition, a, b)
 
