@@ -11,13 +11,20 @@ def randt(xp, rng, *shape, dtype=np.float64, requires_grad=True, low=-1.0, high=
 
 
 def try_import_torch():
-    """torch, or None when it is not installed (parity tests skip then)."""
+    """torch, or None when it is not installed (parity tests skip then). The one way tests import
+    torch: a torch that is installed but fails to import otherwise is an error, not a skip."""
     try:
         import torch
-    except Exception:
+    except ImportError:
         return None
     torch.set_num_threads(1)
     return torch
+
+
+def require_torch():
+    """torch, or skip the calling test when it is not installed."""
+    import pytest
+    return try_import_torch() or pytest.skip("torch not installed")
 
 
 class Exploding(nn.Module):
