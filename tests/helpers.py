@@ -36,3 +36,23 @@ class Exploding(nn.Module):
     def forward(self, x):
         self.calls += 1
         return x * float("nan") if self.calls >= self.from_call else x
+
+
+def count_windows(size, kernel, stride, padding, dilation=1, ceil_mode=False):
+    """The output size, by sliding the window over the padded input and counting where it may stand.
+
+    A window at start s covers s, s+d, ..., s+d*(k-1) of the padded input (length size + 2*padding).
+    Every window that fits wholly counts. With ceil_mode, one more window that hangs over the
+    end counts too, if the last full one left elements after its last tap uncovered and the
+    new one starts inside the input or its left padding (never in the right padding)."""
+    padded = size + 2 * padding
+    count, last_tap = 0, None
+    for start in range(0, padded, stride):
+        end = start + dilation * (kernel - 1)
+        if end < padded:
+            count, last_tap = count + 1, end
+        elif ceil_mode and last_tap is not None and last_tap < padded - 1 and start < size + padding:
+            return count + 1
+        else:
+            break
+    return count

@@ -17,32 +17,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import minicnn as mc
 from minicnn import nn
-from tests.helpers import require_torch
+from tests.helpers import count_windows, require_torch
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MINICNN_DIR = os.path.dirname(mc.__file__)
 # "Conv2d(2->4): ...", "MaxPool2d: ...", "batch_norm: ...": the label of what refused the input
 LABEL = re.compile(r"^[A-Za-z_][\w.]*(\([^)]*\))?: \S")
-
-
-def count_windows(size, kernel, stride, padding, dilation=1, ceil_mode=False):
-    """The output size, by sliding the window over the padded input and counting where it may stand.
-
-    A window at start s covers s, s+d, ..., s+d*(k-1) of the padded input (length size + 2*padding).
-    Every window that fits wholly counts. With ceil_mode, one more window that hangs over the
-    end counts too, if the last full one left elements after its last tap uncovered and the
-    new one starts inside the input or its left padding (never in the right padding)."""
-    padded = size + 2 * padding
-    count, last_tap = 0, None
-    for start in range(0, padded, stride):
-        end = start + dilation * (kernel - 1)
-        if end < padded:
-            count, last_tap = count + 1, end
-        elif ceil_mode and last_tap is not None and last_tap < padded - 1 and start < size + padding:
-            return count + 1
-        else:
-            break
-    return count
 
 
 def random_input(shape, dtype=np.float32, seed=0):
