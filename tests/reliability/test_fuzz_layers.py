@@ -89,7 +89,7 @@ def test_numpys_own_errors_do_not_pass_as_library_errors(fail):
 
 
 def test_a_numpy_error_from_a_numpy_call_inside_minicnn_does_not_pass():
-    from minicnn.kernels.im2col import col2im  # a kernel: it trusts its caller and checks nothing
+    from minicnn.kernels.im2col_reference import col2im  # a kernel: it trusts its caller and checks nothing
     with pytest.raises(AssertionError, match="raised by the NumPy call"):
         raises_clear_error(lambda: col2im(np.ones((2, 3)), (1, 1, 4, 4), (2, 2)))
 

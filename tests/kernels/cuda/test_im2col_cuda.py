@@ -7,7 +7,7 @@ from minicnn.kernels import cupy_gpu
 from tests.kernels.cuda.conftest import host, reference_module
 from tests.kernels.cuda.loops import im2col_loops, out_size
 
-REFERENCE = reference_module("im2col")
+REFERENCE = reference_module("im2col_reference")
 
 CASES = [  # kernel, stride, padding, dilation
     ((3, 3), (1, 1), (1, 1), (1, 1)),
