@@ -102,7 +102,7 @@ PRECISION=$([ "$RECIPE_AMP" = 1 ] && echo amp || echo fp32)
 RUN_DIR="$STATE_DIR/alexnet_$PRECISION"
 START=$SECONDS
 CURRENT="setup"
-exec > >(tee -a "$LOG") 2>&1
+exec > >(tee -a "$LOG") 2> >(tee -a "$LOG" >&2)
 
 elapsed() { echo $((SECONDS - START)); }
 left() { echo $((DEADLINE_S - (SECONDS - START))); }
