@@ -46,6 +46,7 @@ EPOCHS=10
 RESERVE_S=60                   # left after the training's SIGINT: its save, step e, the copy to $OUT
 KILL_AFTER_S=40                # a trainer still alive this long after SIGINT is killed (and the step fails)
 MIN_TRAIN_S=90                 # do not start a training call with less than this left
+MIN_STEP_S=60                  # nor any other step
 WORKERS=${GPU_CHECK_WORKERS:-0}   # pytest-xdist workers for the whole suite (0: serial)
 
 usage() {
@@ -90,10 +91,17 @@ wants() { [[ ",$STEPS," == *",$1,"* ]]; }
 
 if [ "$DRY_RUN" = 1 ]; then
     # Small enough for a 2-core CPU; every script path the GPU run takes, on NumPy.
-    BACKEND=numpy; MIN_TRAIN_S=5; RESERVE_S=5
+    MIN_TRAIN_S=5; MIN_STEP_S=1; RESERVE_S=5
     [ "$EPOCHS" = 10 ] && EPOCHS=2
 fi
-[ "$FRESH" = 1 ] && rm -rf "$STATE_DIR"
+if [ "$FRESH" = 1 ] && [ -d "$STATE_DIR" ]; then
+    # only a directory this script made (or an empty one) is deleted
+    if [ -f "$STATE_DIR/gpu_check.log" ] || [ -z "$(ls -A "$STATE_DIR")" ]; then
+        rm -rf "$STATE_DIR"
+    else
+        die_usage "--fresh: $STATE_DIR has no gpu_check.log, so it is not a gpu_check state dir; not deleting it"
+    fi
+fi
 mkdir -p "$STATE_DIR"
 STATE_DIR=$(cd "$STATE_DIR" && pwd)
 BENCH="$STATE_DIR/benchmarks"           # the copy of benchmarks/ that receives the rows
@@ -107,7 +115,9 @@ exec > >(tee -a "$LOG") 2> >(tee -a "$LOG" >&2)
 elapsed() { echo $((SECONDS - START)); }
 left() { echo $((DEADLINE_S - (SECONDS - START))); }
 banner() { echo; echo "=== gpu_check [$(elapsed) s] $* ==="; }
-done_marker() { echo "$STATE_DIR/done.$1"; }
+done_marker() {   # step d has one per precision: --amp-recipe is its own run
+    if [ "$1" = d ]; then echo "$STATE_DIR/done.d.$PRECISION"; else echo "$STATE_DIR/done.$1"; fi
+}
 
 collect() {   # results and logs to $OUT, so they come back from the device machine
     local rc=$?
@@ -135,13 +145,26 @@ step_timeout() {   # step_timeout CAP: the cap, or what is left before the deadl
     echo "$cap"
 }
 
+timed_out() {   # timed_out LETTER ASKED GIVEN: cut by the call's deadline -> call again; by its own cap -> fail
+    if [ "$3" -lt "$2" ]; then
+        echo "gpu_check: step ($1) $CURRENT did not finish in the ${3} s left of this call; call again"
+        call_again
+    fi
+    fail "$1" "timed out after its ${2} s"
+}
+
 bounded() {   # bounded LETTER CAP CMD...: run CMD under a timeout; fail the step loudly
-    local letter=$1 cap rc=0
-    cap=$(step_timeout "$2"); shift 2
+    local letter=$1 asked=$2 cap rc=0
+    cap=$(step_timeout "$asked"); shift 2
     echo "+ (timeout ${cap}s) $*"
     timeout --kill-after=30 "$cap" "$@" || rc=$?
-    [ "$rc" = 124 ] && fail "$letter" "timed out after ${cap} s: $*"
+    [ "$rc" = 124 ] && timed_out "$letter" "$asked" "$cap"
     [ "$rc" = 0 ] || fail "$letter" "exit $rc: $*"
+}
+
+part_done() {   # part_done NAME: true (and says so) when that part of a step finished in an earlier call
+    if [ -f "$STATE_DIR/done.$1" ]; then echo "($1 done in an earlier call; skipped)"; return 0; fi
+    return 1
 }
 
 refresh_bench_copy() {   # scripts fresh from the repo; results.jsonl kept once it exists
@@ -213,8 +236,9 @@ print(f'{name}: CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtime
 }
 
 suite() {   # suite NAME CAP PYTEST_ARGS...: one pytest run, recorded from its JUnit report
-    local name=$1 cap rc=0 xml="$STATE_DIR/$1.xml" cmd
-    cap=$(step_timeout "$2"); shift 2
+    local name=$1 asked=$2 cap rc=0 xml="$STATE_DIR/$1.xml" cmd
+    part_done "b.$name" && return 0
+    cap=$(step_timeout "$asked"); shift 2
     CURRENT="pytest $name"
     cmd="python -m pytest -q -x $*"
     echo "+ (timeout ${cap}s) ${NUMBA_ENABLE_CUDASIM:+NUMBA_ENABLE_CUDASIM=1 }MINICNN_TEST_BACKENDS=$TEST_BACKENDS $cmd"
@@ -224,9 +248,10 @@ suite() {   # suite NAME CAP PYTEST_ARGS...: one pytest run, recorded from its J
         "$PYTHON" "$BENCH/gpu_record.py" suite --name "$name" --junit "$xml" \
             --command "MINICNN_TEST_BACKENDS=$TEST_BACKENDS $cmd" $DRY_FLAG || fail b "could not record $xml"
     fi
-    [ "$rc" = 124 ] && fail b "timed out after ${cap} s"
+    [ "$rc" = 124 ] && timed_out b "$asked" "$cap"
     [ "$rc" = 5 ] && fail b "pytest collected no tests"
     [ "$rc" = 0 ] || fail b "pytest exit $rc (failures above and in $xml)"
+    touch "$STATE_DIR/done.b.$name"
 }
 
 step_b() {
@@ -235,7 +260,7 @@ step_b() {
         TEST_BACKENDS=numpy
         suite gpu-marked 120 -m gpu tests/test_backend.py tests/test_amp.py
         NUMBA_ENABLE_CUDASIM=1 suite kernels-cuda 120 tests/kernels/cuda/test_lrn_cuda.py -k "paper or pytorch"
-        suite whole-suite-cupy 120 tests/test_amp.py -k scaler
+        suite whole-suite-cupy 120 tests/test_amp.py -k "scaler_state_dict or scaler_rejects"
         return 0
     fi
     TEST_BACKENDS=cupy
@@ -255,9 +280,15 @@ step_c() {
         "$PYTHON" -c "import torch" 2>/dev/null || where+=(--compare none)
     fi
     CURRENT="step time float32"
-    bounded c 180 "$PYTHON" "$BENCH/gpu_step_time.py" "${sizes[@]}" "${where[@]}"
+    if ! part_done c.fp32; then
+        bounded c 180 "$PYTHON" "$BENCH/gpu_step_time.py" "${sizes[@]}" "${where[@]}"
+        touch "$STATE_DIR/done.c.fp32"
+    fi
     CURRENT="step time amp"
-    bounded c 180 "$PYTHON" "$BENCH/gpu_step_time.py" "${sizes[@]}" "${where[@]}" --amp
+    if ! part_done c.amp; then
+        bounded c 180 "$PYTHON" "$BENCH/gpu_step_time.py" "${sizes[@]}" "${where[@]}" --amp
+        touch "$STATE_DIR/done.c.amp"
+    fi
 }
 
 train_config() {   # TRAIN: the recipe (gpu_record.py train takes the same options); TRAIN_EXTRA: the rest
@@ -329,6 +360,10 @@ run_step() {   # run_step LETTER: unless already done in an earlier call
     if [ -f "$(done_marker "$letter")" ] && [ "$letter" != e ]; then
         banner "($letter) done in an earlier call; skipped (--fresh starts over)"
         return 0
+    fi
+    if [ "$letter" != e ] && [ $(( $(left) - RESERVE_S )) -lt "$MIN_STEP_S" ]; then
+        echo "gpu_check: $(left) s left in this call, too little to start step ($letter); call again"
+        call_again
     fi
     "step_$letter"
     touch "$(done_marker "$letter")"

@@ -84,6 +84,33 @@ def test_done_steps_are_skipped_on_the_next_call_and_step_e_rebuilds_the_tables(
     assert "## GPU" in (tmp_path / "out" / "RESULTS.md").read_text()
 
 
+def test_a_call_with_too_little_time_left_exits_75_to_be_called_again(tmp_path):
+    result = gpu_check("--dry-run", "--steps", "b,e", "--deadline", "3", tmp_path=tmp_path)
+    assert result.returncode == 75 and "too little to start step (b); call again" in result.stdout
+    assert not (tmp_path / "state" / "done.b").exists() and (tmp_path / "out" / "GPU.md").exists()
+
+
+@pytest.mark.skipif(__import__("minicnn").cupy_available(), reason="checks the no-GPU case")
+def test_the_suite_asked_to_run_on_cupy_fails_without_a_gpu_instead_of_skipping():
+    env = dict(os.environ, PYTHONPATH=ROOT, MINICNN_TEST_BACKENDS="cupy")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_amp.py",
+                             "-k", "unscale_divides"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "MINICNN_TEST_BACKENDS=cupy asks for cupy, but CuPy with a usable GPU is not available" in result.stdout
+
+
+def test_fresh_deletes_only_a_state_dir_the_script_made(tmp_path):
+    precious = tmp_path / "state" / "thesis.tex"
+    precious.parent.mkdir()
+    precious.write_text("years of work")
+    result = gpu_check("--dry-run", "--steps", "a", "--fresh", tmp_path=tmp_path)
+    assert result.returncode == 2 and "not a gpu_check state dir; not deleting it" in result.stderr
+    assert precious.read_text() == "years of work"
+    precious.unlink()
+    assert gpu_check("--dry-run", "--steps", "a", tmp_path=tmp_path).returncode == 0
+    assert gpu_check("--dry-run", "--steps", "a", "--fresh", tmp_path=tmp_path).returncode == 0
+
+
 # --- gpu_record.py: rows read off the files the runs wrote ---------------------------------------------
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1" failures="2"
@@ -145,7 +172,7 @@ def test_dry_run_goes_through_every_step_and_resumes_the_training_after_sigint(t
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
     assert "resumed from" in second.stdout and "final test accuracy" in second.stdout
     third = gpu_check("--dry-run", "--data", SYSTEM_DATA, tmp_path=tmp_path)
-    assert third.returncode == 0 and third.stdout.count("done in an earlier call") == 4
+    assert third.returncode == 0 and third.stdout.count("done in an earlier call") == 4   # a, b, c, d
 
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     gpu_rows = [r for r in rows if r["kind"].startswith("gpu_")]
