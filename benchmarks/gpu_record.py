@@ -28,8 +28,11 @@ def gpu_facts(dry_run=False):
     """The GPU and the versions that produced a row (CuPy's view of the current device)."""
     if dry_run:
         return {"gpu": DRY}
-    import cupy
-    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    try:
+        import cupy
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    except Exception as e:   # the row is still worth keeping; it says why the GPU is unnamed
+        return {"gpu": f"unknown ({type(e).__name__}: {e})"}
     return {"gpu": props["name"].decode(), "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
             "cuda_driver": cupy.cuda.runtime.driverGetVersion(), "cupy": cupy.__version__}
 
