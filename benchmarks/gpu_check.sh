@@ -47,7 +47,7 @@ RESERVE_S=60                   # left after the training's SIGINT: its save, ste
 KILL_AFTER_S=40                # a trainer still alive this long after SIGINT is killed (and the step fails)
 MIN_TRAIN_S=90                 # do not start a training call with less than this left
 MIN_STEP_S=60                  # nor any other step
-WORKERS=${GPU_CHECK_WORKERS:-0}   # pytest-xdist workers for the whole suite (0: serial)
+WORKERS=${GPU_CHECK_WORKERS:-auto}   # pytest-xdist workers for the whole suite (0: serial; auto: 8 if installed)
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -83,7 +83,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "$DEADLINE_S" =~ ^[0-9]+$ ]] || die_usage "--deadline: expected whole seconds, got '$DEADLINE_S'"
 [[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || die_usage "--epochs: expected a positive whole number, got '$EPOCHS'"
-[[ "$WORKERS" =~ ^[0-9]+$ ]] || die_usage "GPU_CHECK_WORKERS: expected a whole number, got '$WORKERS'"
+[[ "$WORKERS" =~ ^([0-9]+|auto)$ ]] || die_usage "GPU_CHECK_WORKERS: expected a whole number or auto, got '$WORKERS'"
 for s in ${STEPS//,/ }; do
     [[ "$s" =~ ^[a-e]$ ]] || die_usage "--steps: expected a comma list of a,b,c,d,e; got '$STEPS'"
 done
@@ -268,7 +268,11 @@ step_b() {
     "$PYTHON" -c "import minicnn as mc, sys; sys.exit(0 if mc.cupy_available() else 1)" \
         || fail b "CuPy finds no usable GPU (step (a) checks the install and the device)"
     local parallel=()
-    [ "$WORKERS" -gt 0 ] && parallel=(-n "$WORKERS")
+    if [ "$WORKERS" = auto ]; then
+        WORKERS=0
+        if "$PYTHON" -c "import xdist" 2>/dev/null; then WORKERS=8; fi
+    fi
+    if [ "$WORKERS" -gt 0 ]; then parallel=(-n "$WORKERS"); fi
     suite gpu-marked 240 -m gpu
     suite kernels-cuda 240 tests/kernels/cuda
     suite whole-suite-cupy 420 "${parallel[@]}"

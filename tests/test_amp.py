@@ -284,16 +284,6 @@ def test_conv_lrn_pool_layers_run_in_float16_with_float32_master_grads(xp, rng):
 
 # --- mixed precision in the trainer: fit(..., amp=MixedPrecision(model)) ----------------------------
 
-def _fit_takes_amp():
-    import inspect
-    from minicnn.train import fit
-    return "amp" in inspect.signature(fit).parameters
-
-
-# Until the trainer takes amp= (and keeps the scaler's state in its checkpoints) these fail, as expected.
-needs_fit_amp = pytest.mark.xfail(not _fit_takes_amp(), strict=True, raises=TypeError,
-                                  reason="minicnn.train.fit has no amp= parameter yet")
-
 def _blob_loaders(n=96):
     """Three separable Gaussian blobs as 1x4x4 images; a shuffled train loader, a test loader."""
     from minicnn.data import ArrayDataset, DataLoader
@@ -329,7 +319,6 @@ class ScaleLog:
 
 
 @pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")
-@needs_fit_amp
 def test_fit_with_amp_trains_a_tiny_model_in_float16_with_float32_masters():
     from minicnn.train import fit
     model, optimizer, amp = _amp_run()
@@ -345,7 +334,6 @@ def test_fit_with_amp_trains_a_tiny_model_in_float16_with_float32_masters():
 
 
 @pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")   # the overflows are the point
-@needs_fit_amp
 def test_fit_with_amp_halves_the_scale_on_overflow_and_doubles_it_after_clean_steps():
     """A scale of 2**20 overflows float16 (max 65504) on the first steps: each is skipped and
     halves the scale; once the scaled grads fit, every 3 clean steps double it again."""
@@ -366,7 +354,6 @@ def test_fit_with_amp_halves_the_scale_on_overflow_and_doubles_it_after_clean_st
 
 
 @pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")
-@needs_fit_amp
 def test_amp_checkpoint_round_trips_the_scaler_and_resume_matches_an_unbroken_run(tmp_path):
     from minicnn.checkpoint import load_checkpoint
     from minicnn.train import fit
