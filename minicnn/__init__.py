@@ -13,3 +13,4 @@ __version__ = "0.1.0"
 from . import models
 from .summary import Summary, summary
 from . import amp
+from . import viz

@@ -1,4 +1,7 @@
-"""Tensor: an array (NumPy or CuPy) plus the bookkeeping autograd needs."""
+"""Tensor: an array (NumPy or CuPy) plus the bookkeeping autograd needs.
+
+How the graph is recorded and walked: docs/autograd.md.
+"""
 import numbers
 
 import numpy as np
