@@ -14,3 +14,4 @@ from . import models
 from .summary import Summary, summary
 from . import amp
 from . import viz
+from . import monitor
