@@ -17,23 +17,25 @@ def smooth(values, smoothing=0.8):
     return np.array(out)
 
 
-def plot_history(history, path, smoothing=0.8):
+def plot_history(history, path, smoothing=0.8, steps_per_epoch=None):
     """Loss and accuracy per epoch (train and test) side by side, like d2l's Animator plots.
     With ``history["step_loss"]`` (the trainer keeps every step's loss) the loss panel also
     shows each step, faint, and its moving average, on the same epoch axis: a one-epoch run
-    is a curve, not a lone dot."""
+    is a curve, not a lone dot. The steps are spread evenly over the finished epochs unless
+    ``steps_per_epoch`` is given (a plot in the middle of an epoch needs it)."""
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
+    epochs = np.arange(1, len(history.get("train_loss", [])) + 1)
     steps = np.asarray(history.get("step_loss") or [], dtype=np.float64)
-    if steps.size and len(epochs):
-        at = np.arange(1, steps.size + 1) * len(epochs) / steps.size     # steps spread evenly over the epochs
+    if steps.size and (len(epochs) or steps_per_epoch):
+        per_epoch = steps_per_epoch or steps.size / len(epochs)
+        at = np.arange(1, steps.size + 1) / per_epoch
         ax_loss.plot(at, steps, color="tab:blue", alpha=0.2, linewidth=0.8)
         ax_loss.plot(at, smooth(steps, smoothing), color="tab:blue", linewidth=1.2, label="train loss (steps, smoothed)")
-    ax_loss.plot(epochs, history["train_loss"], "o-", color="tab:orange", label="train loss (epoch)")
+    ax_loss.plot(epochs, history.get("train_loss", []), "o-", color="tab:orange", label="train loss (epoch)")
     if history.get("test_loss"):
         ax_loss.plot(epochs, history["test_loss"], "s--", color="tab:green", label="test loss")
-    ax_acc.plot(epochs, [100 * a for a in history["train_acc"]], "o-", label="train acc")
+    ax_acc.plot(epochs, [100 * a for a in history.get("train_acc", [])], "o-", label="train acc")
     if history.get("test_acc"):
         ax_acc.plot(epochs, [100 * a for a in history["test_acc"]], "s--", label="test acc")
     for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy (%)")):

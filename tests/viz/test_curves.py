@@ -90,3 +90,10 @@ def test_gradient_flow_names_what_is_missing(tmp_path):
     history = {"layer_stats": [{"params": {"w": {"shape": [2, 2], "weight_mean_abs": 1.0}}, "dead_relu": {}}]}
     with pytest.raises(ValueError, match="no weight has the statistic 'grad_mean_abs'"):
         viz.gradient_flow(history)
+
+
+def test_in_the_middle_of_the_first_epoch_steps_per_epoch_places_the_steps(tmp_path, drawn):
+    viz.plot_history({"train_loss": [], "train_acc": [], "step_loss": [2.0, 1.5, 1.2]}, tmp_path / "c.png",
+                     steps_per_epoch=10)
+    raw = drawn[0].axes[0].get_lines()[0]
+    np.testing.assert_allclose(raw.get_xdata(), [0.1, 0.2, 0.3])
