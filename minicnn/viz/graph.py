@@ -150,27 +150,40 @@ def graph(*outputs, names=None, show_values=False, show_grad=False, limit=8, ran
         lines.append(f"  {tid} [shape=ellipse, style=filled, fillcolor={fill}, label={_quote(chr(10).join(rows))}];")
         return tid
 
-    stack = []
+    def freed(f):
+        return getattr(f, "inputs", None) is None
+
+    for t in outputs:
+        if t.creator is not None and freed(t.creator):
+            raise RuntimeError(f"graph: the graph through {type(t.creator).__name__} was freed by backward(); "
+                               "call backward(retain_graph=True) to draw it afterwards")
+    stack, done = [], set()
     for t in outputs:
         tensor_node(t)
         if t.creator is not None:
             stack.append(t.creator)
-    done = set()
     while stack:                            # any order will do for a drawing: Graphviz lays it out
         f = stack.pop()
         if id(f) in done:
             continue
         done.add(id(f))
-        if getattr(f, "inputs", None) is None:
-            raise RuntimeError(f"graph: the graph through {type(f).__name__} was freed by backward(); "
-                               "call backward(retain_graph=True) to draw it afterwards")
         fid = node_id(f, "f")
         lines.append(f"  {fid} [shape=box, style=filled, fillcolor=lightyellow, "
                      f"label={_quote(f'{type(f).__name__}' + chr(10) + f'gen {f.generation}')}];")
         for x in f.inputs:
             edges.append(f"  {tensor_node(x)} -> {fid};")
-            if x.creator is not None:
+            if x.creator is None:
+                continue
+            if not freed(x.creator):
                 stack.append(x.creator)
+            elif id(x) not in done:         # an earlier backward() freed the graph below x: draw where it ends
+                done.add(id(x))
+                seen = id(x.creator) in ids
+                cut = node_id(x.creator, "f")
+                if not seen:
+                    lines.append(f"  {cut} [shape=box, style=filled, fillcolor=lightgrey, "
+                                 f"label={_quote(type(x.creator).__name__ + chr(10) + 'freed by backward()')}];")
+                edges.append(f"  {cut} -> {tensor_node(x)};")
         for ref, meta in zip(f.outputs, f.output_meta):
             y = ref()
             edges.append(f"  {fid} -> {tensor_node(y) if y is not None else tensor_node(None, meta)};")

@@ -141,3 +141,16 @@ def test_without_dot_save_falls_back_to_the_dot_text_with_a_warning(tmp_path, mo
     assert not (tmp_path / "g.svg").exists()
     with pytest.raises(FileNotFoundError, match="apt install graphviz"):
         g.render("svg")
+
+
+def test_a_graph_built_on_a_freed_one_draws_where_the_old_part_was_freed():
+    x = mc.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3
+    y.sum().backward()                       # frees Mul (and Sum)
+    z = (y + 1).sum()
+    nodes, edges = parse(viz.graph(z, names={"x": x, "y": y}))
+    (cut,) = [n for n, v in nodes.items() if v[2][-1] == "freed by backward()"]
+    assert nodes[cut][1] == "lightgrey" and nodes[cut][2][0] == "Mul"
+    (yid,) = [n for n, v in nodes.items() if v[2][0] == "y"]
+    assert (cut, yid) in edges and not [a for a, b in edges if b == cut]     # nothing drawn below the cut
+    assert "x" not in [v[2][0] for v in nodes.values()]
