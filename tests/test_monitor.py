@@ -181,3 +181,31 @@ def test_tensorboard_logger_without_tensorboardx_names_the_extra(tmp_path, monke
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match=r"minicnn\[tensorboard\]"):
         TensorBoardLogger(tmp_path)
+
+
+def test_layer_stats_and_tensorboard_through_fit_reach_history_json(tmp_path, rng):
+    import inspect
+    from minicnn import data, optim
+    from minicnn.train import fit
+    if "callbacks" not in inspect.signature(fit).parameters:
+        pytest.skip("this trainer has no callbacks")
+    images = rng.integers(0, 255, size=(24, 6, 6)).astype(np.uint8)
+    labels = (images[:, :3].mean(axis=(1, 2)) > images[:, 3:].mean(axis=(1, 2))).astype(int)
+    loader = data.DataLoader(data.ArrayDataset(images, labels), batch_size=8, shuffle=True, seed=0)
+    model = net()
+    callbacks = [LayerStats()]
+    has_tensorboard = True
+    try:
+        callbacks.append(TensorBoardLogger(tmp_path / "tb"))
+    except ImportError:
+        has_tensorboard = False
+    history = fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=2, out_dir=str(tmp_path / "run"),
+                  progress=False, log=lambda *a: None, plot=False, callbacks=callbacks)
+    with open(tmp_path / "run" / "history.json") as f:
+        saved = json.load(f)
+    assert [entry["steps"] for entry in saved["layer_stats"]] == [3, 3]
+    assert saved["layer_stats"] == history["layer_stats"] and len(saved["step_loss"]) == 6
+    if has_tensorboard:
+        callbacks[1].close()
+        steps = [e.step for e in read_events(tmp_path / "tb") for v in e.summary.value if v.tag == "train/step_loss"]
+        assert steps == [1, 2, 3, 4, 5, 6]
