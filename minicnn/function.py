@@ -48,6 +48,8 @@ class Function:
     ``forward`` gets raw arrays and returns an array or a tuple of arrays; what backward
     needs it saves on ``self``. ``backward`` gets one gradient array per output and returns
     one per input (or None where ``self.needs_input_grad[i]`` is False).
+    ``check`` gets the same arrays as ``forward`` and raises on bad input; ``__call__`` runs
+    it once, before ``forward``, so ``forward`` holds only the math.
     """
 
     generation = 0
@@ -61,7 +63,9 @@ class Function:
         get_array_module(*inputs)  # raises TypeError when NumPy and CuPy arrays are mixed
         record = is_grad_enabled() and any(x.requires_grad for x in inputs)
         self.needs_input_grad = tuple(record and x.requires_grad for x in inputs)
-        ys = self.forward(*[x.data for x in inputs])
+        arrays = [x.data for x in inputs]
+        self.check(*arrays)
+        ys = self.forward(*arrays)
         single = not isinstance(ys, tuple)
         outputs = [Tensor(y) for y in ((ys,) if single else ys)]
         if record:
@@ -73,6 +77,10 @@ class Function:
             self.outputs = [weakref.ref(y) for y in outputs]
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
         return outputs[0] if single else tuple(outputs)
+
+    def check(self, *xs):
+        """Validate the input arrays (shapes, dtypes) before ``forward``; raise ValueError or
+        TypeError naming the op, what was expected and what came. Default: accept."""
 
     def forward(self, *xs):
         raise NotImplementedError

@@ -21,6 +21,7 @@ import numpy as np
 
 from .backend import backend_module, get_array_module
 from .function import no_grad
+from .geometry import shape_tuple
 from .tensor import Tensor
 
 
@@ -76,8 +77,8 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32):
     module call. ``input_shape`` excludes the batch, e.g. (1, 224, 224). The model is put in
     eval mode for the pass (no BatchNorm statistics change, no dropout) and restored after.
     Returns a ``Summary``; ``print(summary)`` draws the table."""
-    input_shape = tuple(int(s) for s in input_shape)
-    if not input_shape or any(s < 1 for s in input_shape) or batch_size < 1:
+    input_shape = shape_tuple(input_shape, "a per-sample input shape (input_shape)", "summary", "(1, 224, 224)")
+    if batch_size < 1:
         raise ValueError(f"summary: expected a per-sample input shape of positive sizes (e.g. (1, 224, 224)) "
                          f"and batch_size >= 1, got input_shape={input_shape}, batch_size={batch_size}")
     params = list(model.parameters())

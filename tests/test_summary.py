@@ -131,3 +131,9 @@ def test_bad_shapes_are_rejected(shape, batch):
 
 def test_summary_is_exported_at_top_level():
     assert mc.summary is summary and mc.Summary is Summary
+
+
+def test_an_int_instead_of_a_shape_is_a_type_error_naming_the_argument_expected_and_given():
+    with pytest.raises(TypeError, match=r"summary: expected a per-sample input shape \(input_shape\) as a tuple "
+                                        r"of ints such as \(1, 224, 224\), got int 28"):
+        summary(models.lenet(), 28)

@@ -8,5 +8,5 @@ from .dropout import dropout
 from .linear import linear
 from .loss import cross_entropy, mse_loss, nll_loss
 from .normalization import batch_norm, local_response_norm
-from .conv import conv2d
+from .conv import conv2d, conv2d_reference
 from .pooling import adaptive_avg_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d

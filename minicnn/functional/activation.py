@@ -9,7 +9,7 @@ from ..backend import get_array_module
 from ..function import Function
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     """y = max(x, 0).  Backward: gx = gy * [x > 0]  (the subgradient 0 is taken at x = 0).
     Saves only the boolean mask (1 byte per element), not x or y."""
     def forward(self, x):
@@ -21,7 +21,7 @@ class ReLU(Function):
         return gy * self.mask
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2, which never overflows.
     Backward: gx = gy * y * (1 - y)."""
     def forward(self, x):
@@ -33,7 +33,7 @@ class Sigmoid(Function):
         return gy * self.y * (1 - self.y)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     """y = tanh(x).  Backward: gx = gy * (1 - y^2)."""
     def forward(self, x):
         xp = get_array_module(x)
@@ -49,15 +49,17 @@ def _check_axis(op, x, axis):
         raise ValueError(f"{op}: axis {axis} is out of range for an input of shape {x.shape}")
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     """y_i = exp(x_i - m) / sum_j exp(x_j - m) along ``axis`` (m = max, for stability).
     Backward: the Jacobian is diag(y) - y y^T, so gx = y * (gy - sum(gy * y)) along ``axis``."""
     def __init__(self, axis=-1):
         self.axis = axis
 
+    def check(self, x):
+        _check_axis("softmax", x, self.axis)
+
     def forward(self, x):
         xp = get_array_module(x)
-        _check_axis("softmax", x, self.axis)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         self.y = e
@@ -68,16 +70,18 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     """y_i = x_i - m - log(sum_j exp(x_j - m)) along ``axis`` (m = max: no overflow, and the
     log never sees 0).  Backward: dy_i/dx_j = [i = j] - softmax_j, so
     gx = gy - softmax * sum(gy) along ``axis``, with softmax = exp(y)."""
     def __init__(self, axis=-1):
         self.axis = axis
 
+    def check(self, x):
+        _check_axis("log_softmax", x, self.axis)
+
     def forward(self, x):
         xp = get_array_module(x)
-        _check_axis("log_softmax", x, self.axis)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
         return self.y
@@ -88,20 +92,20 @@ class LogSoftmax(Function):
 
 
 def relu(x):
-    return ReLU()(x)
+    return ReLUFunction()(x)
 
 
 def sigmoid(x):
-    return Sigmoid()(x)
+    return SigmoidFunction()(x)
 
 
 def tanh(x):
-    return Tanh()(x)
+    return TanhFunction()(x)
 
 
 def softmax(x, axis=-1):
-    return Softmax(axis)(x)
+    return SoftmaxFunction(axis)(x)
 
 
 def log_softmax(x, axis=-1):
-    return LogSoftmax(axis)(x)
+    return LogSoftmaxFunction(axis)(x)

@@ -11,7 +11,7 @@ from ..rng import get_rng
 from ..tensor import as_tensor
 
 
-class Dropout(Function):
+class DropoutFunction(Function):
     """y = x * m, m_i = [u_i >= p] / (1 - p), u_i ~ U[0, 1) from the library RNG.
     Backward: gx = gy * m (the same mask; it is kept in x's dtype)."""
     def __init__(self, p):
@@ -38,4 +38,4 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout: expected a probability p in [0, 1), got {p!r}")
     if not training or p == 0:
         return as_tensor(x, op="dropout")
-    return Dropout(float(p))(x)
+    return DropoutFunction(float(p))(x)

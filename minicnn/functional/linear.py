@@ -5,7 +5,7 @@ Derivations and worked examples: docs/linear.md
 from ..function import Function
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """x: (..., in), weight: (out, in), bias: (out,) or absent  ->  y: (..., out).
 
     The leading axes are flattened to M rows so each product is a single GEMM:
@@ -15,16 +15,25 @@ class Linear(Function):
         gW = gY^T X           (out, in)
         gb = sum_rows gY      (out,)
     """
-    def forward(self, x, weight, bias=None):
+    def __init__(self, name="linear"):
+        self.name = name
+
+    def check(self, x, weight, bias=None):
+        op = self.name
         if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: expected input (..., {weight.shape[-1] if weight.ndim else '?'}) "
-                             f"for weight (out, in) = {weight.shape}, got {x.shape}")
+            expected = weight.shape[-1] if weight.ndim else '?'
+            # a layer's label ("Linear(4->2)") already names the weight's shape; the bare op does not
+            weight_note = f" for weight (out, in) = {weight.shape}" if op == "linear" else ""
+            raise ValueError(f"{op}: expected input (..., {expected}){weight_note}, got {tuple(x.shape)}")
         if bias is not None and bias.shape != (weight.shape[0],):
-            raise ValueError(f"linear: expected bias ({weight.shape[0]},), got {bias.shape}")
+            raise ValueError(f"{op}: expected bias ({weight.shape[0]},), got {bias.shape}")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
             # no silent promotion: float64 input stays possible with float64 weights (gradcheck)
-            raise TypeError(f"linear: expected input dtype {weight.dtype} (the weight's), got {x.dtype}"
-                            + ("" if bias is None or bias.dtype == weight.dtype else f" (bias {bias.dtype})"))
+            raise TypeError(f"{op}: expected input dtype {weight.dtype} (the weight's), got {x.dtype}"
+                            + ("" if bias is None or bias.dtype == weight.dtype else f" (bias {bias.dtype})")
+                            + f"; cast the input with x.astype({str(weight.dtype)!r})")
+
+    def forward(self, x, weight, bias=None):
         self.x_shape = x.shape
         x2 = x.reshape(-1, x.shape[-1])
         # Save only what the requested gradients need: W for gX, X for gW.
@@ -45,7 +54,8 @@ class Linear(Function):
         return grads
 
 
-def linear(x, weight, bias=None):
-    """y = x @ weight.T + bias; x: (..., in), weight: (out, in), bias: (out,) or None."""
-    f = Linear()
+def linear(x, weight, bias=None, *, name="linear"):
+    """y = x @ weight.T + bias; x: (..., in), weight: (out, in), bias: (out,) or None.
+    ``name`` labels the error messages (``nn.Linear`` passes e.g. "Linear(4->2)")."""
+    f = LinearFunction(name)
     return f(x, weight) if bias is None else f(x, weight, bias)

@@ -52,7 +52,7 @@ def _reduce_backward(gy, n, reduction):
     return gy / n if reduction == "mean" else gy
 
 
-class CrossEntropy(Function):
+class CrossEntropyFunction(Function):
     """logits z: (N, C), target t: (N,) int  ->  loss_i = logsumexp(z_i) - z_{i, t_i}.
 
     Forward uses z - max(z) so exp never overflows.  Backward: d loss_i / d z_ij =
@@ -61,9 +61,11 @@ class CrossEntropy(Function):
     def __init__(self, target, reduction="mean"):
         self.target, self.reduction = target, reduction
 
+    def check(self, z):
+        self.target = _class_targets("cross_entropy", self.target, z)
+
     def forward(self, z):
         xp = get_array_module(z)
-        self.target = _class_targets("cross_entropy", self.target, z)
         shifted = z - z.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         sum_e = e.sum(axis=1, keepdims=True)
@@ -80,15 +82,17 @@ class CrossEntropy(Function):
         return g
 
 
-class NLLLoss(Function):
+class NLLLossFunction(Function):
     """log-probabilities x: (N, C), target t: (N,)  ->  loss_i = -x_{i, t_i}.
     Backward: gx = -gy at (i, t_i), 0 elsewhere (/ N for "mean")."""
     def __init__(self, target, reduction="mean"):
         self.target, self.reduction = target, reduction
 
+    def check(self, x):
+        self.target = _class_targets("nll_loss", self.target, x)
+
     def forward(self, x):
         xp = get_array_module(x)
-        self.target = _class_targets("nll_loss", self.target, x)
         self.x_shape, self.x_dtype = x.shape, x.dtype
         return _reduce(-x[xp.arange(x.shape[0]), self.target], self.reduction)
 
@@ -101,15 +105,17 @@ class NLLLoss(Function):
         return g
 
 
-class MSELoss(Function):
+class MSELossFunction(Function):
     """a, b: same shape  ->  (a - b)^2, averaged/summed over all elements or kept.
     Backward: ga = 2 (a - b) gy  (/ numel for "mean"),  gb = -ga."""
     def __init__(self, reduction="mean"):
         self.reduction = reduction
 
-    def forward(self, a, b):
+    def check(self, a, b):
         if a.shape != b.shape:
             raise ValueError(f"mse_loss: expected target of the input's shape {a.shape}, got {b.shape}")
+
+    def forward(self, a, b):
         self.diff = a - b
         sq = self.diff * self.diff
         if self.reduction == "none":
@@ -127,16 +133,16 @@ class MSELoss(Function):
 def cross_entropy(logits, target, reduction="mean"):
     """Softmax cross-entropy of ``logits`` (N, C) against integer classes ``target`` (N,)."""
     _check_reduction("cross_entropy", reduction)
-    return CrossEntropy(target, reduction)(logits)
+    return CrossEntropyFunction(target, reduction)(logits)
 
 
 def nll_loss(log_probs, target, reduction="mean"):
     """Negative log-likelihood of ``log_probs`` (N, C) (e.g. log_softmax output) at ``target``."""
     _check_reduction("nll_loss", reduction)
-    return NLLLoss(target, reduction)(log_probs)
+    return NLLLossFunction(target, reduction)(log_probs)
 
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error between two tensors of the same shape."""
     _check_reduction("mse_loss", reduction)
-    return MSELoss(reduction)(input, target)
+    return MSELossFunction(reduction)(input, target)

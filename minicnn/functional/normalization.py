@@ -5,6 +5,7 @@ batch_norm, per channel c over the m = N * (spatial size) values of that channel
     xhat = (x - mu) * inv_std,  y = gamma * xhat + beta
 Backward in training (mu and var depend on x).  With g = gy * gamma,
     dL/dxhat = g,  dL/dvar = -1/2 inv_std^3 sum(g (x - mu)),  dL/dmu = -inv_std sum(g)
+(dL/dmu has a second path, through var: dL/dvar * dvar/dmu = dL/dvar * -2/m sum(x - mu) = 0)
 and dvar/dx_i = 2 (x_i - mu) / m, dmu/dx_i = 1 / m; collecting terms,
     gx = inv_std / m * (m g - sum(g) - xhat * sum(g * xhat))
     ggamma = sum(gy * xhat),  gbeta = sum(gy)
@@ -12,9 +13,9 @@ In evaluation mu and var are constants (running statistics): gx = g * inv_std.
 
 Derivations and worked examples: docs/batchnorm.md, docs/lrn.md
 """
+from .. import kernels
 from ..backend import get_array_module
 from ..function import Function
-from ..kernels import lrn as _lrn
 from ..tensor import Tensor
 
 
@@ -26,35 +27,48 @@ def _channel_view(op, x, vector, name):
     return vector.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
-class BatchNorm(Function):
+class BatchNormFunction(Function):
     """x: (N, C), (N, C, L) or (N, C, H, W); weight, bias: (C,) (each optional, given by
     ``has_weight``/``has_bias`` so inputs are x[, weight][, bias]).  Running statistics
     (C,) arrays are updated in place in training:
         running = (1 - momentum) * running + momentum * batch_stat
     with the unbiased variance var * m / (m - 1) for running_var, as PyTorch does."""
-    def __init__(self, running_mean, running_var, training, momentum, eps, has_weight, has_bias):
+    def __init__(self, running_mean, running_var, training, momentum, eps, has_weight, has_bias,
+                 name="batch_norm"):
         self.running_mean, self.running_var = running_mean, running_var
         self.training, self.momentum, self.eps = training, momentum, eps
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.has_weight, self.has_bias, self.name = has_weight, has_bias, name
+
+    def check(self, x, *params):
+        op = self.name
+        if x.ndim not in (2, 3, 4):
+            raise ValueError(f"{op}: expected input (N, C), (N, C, L) or (N, C, H, W), got {tuple(x.shape)}")
+        weight = params[0] if self.has_weight else None
+        bias = params[-1] if self.has_bias else None
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is None:
+                continue
+            if p.dtype != x.dtype:   # no silent promotion (float64 gradchecks stay possible)
+                raise TypeError(f"{op}: expected input dtype {p.dtype} (the {name}'s), got {x.dtype}"
+                                f"; cast the input with x.astype({str(p.dtype)!r})")
+            _channel_view(op, x, p, name)
+        if x.dtype.kind != "f":
+            raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+        for name, stat in (("running_mean", self.running_mean), ("running_var", self.running_var)):
+            if stat is not None:
+                _channel_view(op, x, stat, name)
 
     def forward(self, x, *params):
         xp = get_array_module(x)
-        if x.ndim not in (2, 3, 4):
-            raise ValueError(f"batch_norm: expected input (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
         weight = params[0] if self.has_weight else None
         bias = params[-1] if self.has_bias else None
-        if x.dtype.kind != "f":
-            raise TypeError(f"batch_norm: expected a floating-point input, got dtype {x.dtype}")
-        for name, p in (("weight", weight), ("bias", bias)):
-            if p is not None and p.dtype != x.dtype:   # no silent promotion (float64 gradchecks stay possible)
-                raise TypeError(f"batch_norm: expected input dtype {p.dtype} (the {name}'s), got {x.dtype}")
         axes = (0,) + tuple(range(2, x.ndim))
         per_channel = (1, -1) + (1,) * (x.ndim - 2)      # (C,) -> broadcastable against x
         m = x.size // x.shape[1]                          # values per channel
         use_batch_stats = self.training or self.running_mean is None or self.running_var is None
         if use_batch_stats:
             if m <= 1:
-                raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                raise ValueError(f"{self.name}: expected more than 1 value per channel when "
                                  f"training, got input {x.shape}")
             mean = x.mean(axis=axes)
             centered = x - mean.reshape(per_channel)
@@ -62,22 +76,20 @@ class BatchNorm(Function):
             if self.training and self.running_mean is not None:
                 unbiased_var = var * (m / (m - 1))
                 for running, stat in ((self.running_mean, mean), (self.running_var, unbiased_var)):
-                    _channel_view("batch_norm", x, running, "running statistics")
                     running *= 1 - self.momentum
                     running += (self.momentum * stat).astype(running.dtype, copy=False)
         else:
-            mean, var = (_channel_view("batch_norm", x, stat, name).reshape(-1).astype(x.dtype, copy=False)
-                         for stat, name in ((self.running_mean, "running_mean"), (self.running_var, "running_var")))
+            mean, var = (stat.astype(x.dtype, copy=False) for stat in (self.running_mean, self.running_var))
             centered = x - mean.reshape(per_channel)
         inv_std = 1 / xp.sqrt(var + self.eps)
         xhat = centered * inv_std.reshape(per_channel)
         del centered
         if weight is not None:
-            y = xhat * _channel_view("batch_norm", x, weight, "weight")
+            y = xhat * weight.reshape(per_channel)
             if bias is not None:
-                y += _channel_view("batch_norm", x, bias, "bias")
+                y += bias.reshape(per_channel)
         else:
-            y = xhat if bias is None else xhat + _channel_view("batch_norm", x, bias, "bias")
+            y = xhat if bias is None else xhat + bias.reshape(per_channel)
         need_x = self.needs_input_grad[0]
         need_xhat = (need_x and use_batch_stats) or (self.has_weight and self.needs_input_grad[1])
         self.xhat = xhat if need_xhat else None
@@ -111,40 +123,44 @@ class BatchNorm(Function):
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+               momentum=0.1, eps=1e-5, *, name="batch_norm"):
     """Batch normalisation over every axis but the channel axis 1 (PyTorch's signature).
-    ``running_mean``/``running_var``: raw (C,) arrays (or None), updated in place when training."""
+    ``running_mean``/``running_var``: raw (C,) arrays (or None), updated in place when training.
+    ``name`` labels the error messages."""
     running_mean = running_mean.data if isinstance(running_mean, Tensor) else running_mean
     running_var = running_var.data if isinstance(running_var, Tensor) else running_var
-    f = BatchNorm(running_mean, running_var, bool(training), momentum, eps,
-                  weight is not None, bias is not None)
+    f = BatchNormFunction(running_mean, running_var, bool(training), momentum, eps,
+                  weight is not None, bias is not None, name=name)
     return f(x, *[p for p in (weight, bias) if p is not None])
 
 
-class LocalResponseNorm(Function):
+class LocalResponseNormFunction(Function):
     """x: (N, C, ...) -> y same shape;  y = x / (k + alpha' * sum_{window} x^2)^beta.
-    The sums and the analytic backward are in ``minicnn.kernels.lrn`` (reference + Numba).
+    The sums and the analytic backward are the kernels ``kernels.lrn_forward``/``lrn_backward``
+    (reference in ``minicnn/kernels/lrn.py``, Numba, CUDA).
     Saves x and the denominator base s (both the size of x)."""
-    def __init__(self, size, alpha, beta, k):
-        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+    def __init__(self, size, alpha, beta, k, name="local_response_norm"):
+        self.size, self.alpha, self.beta, self.k, self.name = size, alpha, beta, k, name
+
+    def check(self, x):
+        if x.ndim < 3:
+            raise ValueError(f"{self.name}: expected input (N, C, ...) with 3 or more "
+                             f"dimensions, got {tuple(x.shape)}")
+        if x.dtype.kind != "f":
+            raise TypeError(f"{self.name}: expected a floating-point input, got dtype {x.dtype}")
 
     def forward(self, x):
-        if x.ndim < 3:
-            raise ValueError(f"local_response_norm: expected input (N, C, ...) with 3 or more "
-                             f"dimensions, got {x.shape}")
-        if x.dtype.kind != "f":
-            raise TypeError(f"local_response_norm: expected a floating-point input, got dtype {x.dtype}")
         self.x_shape = x.shape
         spatial = 1
         for n in x.shape[2:]:
             spatial *= n
         x3 = x.reshape(x.shape[0], x.shape[1], spatial)   # not -1: an empty batch (N = 0) has size 0
-        y, s = _lrn.lrn_forward(x3, self.size, self.alpha, self.beta, self.k)
+        y, s = kernels.lrn_forward(x3, self.size, self.alpha, self.beta, self.k)
         self.x3, self.s = x3, s
         return y.reshape(x.shape)
 
     def backward(self, gy):
-        gx = _lrn.lrn_backward(self.x3, self.s, gy.reshape(self.x3.shape), self.size,
+        gx = kernels.lrn_backward(self.x3, self.s, gy.reshape(self.x3.shape), self.size,
                                self.alpha, self.beta)
         return gx.reshape(self.x_shape)
 
@@ -152,14 +168,15 @@ class LocalResponseNorm(Function):
 _SCALINGS = ("pytorch", "paper")
 
 
-def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0, alpha_scaling="pytorch"):
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0, alpha_scaling="pytorch", *,
+                        name="local_response_norm"):
     """Local response normalisation across channels.
     alpha_scaling="pytorch": b = a / (k + alpha/size * sum a^2)^beta  (torch.nn.LocalResponseNorm)
     alpha_scaling="paper":   b = a / (k + alpha * sum a^2)^beta  (Krizhevsky et al. 2012;
     AlexNet used size=5, alpha=1e-4, beta=0.75, k=2)."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"local_response_norm: expected a positive integer size, got {size!r}")
+        raise ValueError(f"{name}: expected a positive integer size, got {size!r}")
     if alpha_scaling not in _SCALINGS:
-        raise ValueError(f"local_response_norm: expected alpha_scaling in {_SCALINGS}, got {alpha_scaling!r}")
+        raise ValueError(f"{name}: expected alpha_scaling in {_SCALINGS}, got {alpha_scaling!r}")
     effective_alpha = alpha / size if alpha_scaling == "pytorch" else alpha
-    return LocalResponseNorm(size, float(effective_alpha), float(beta), float(k))(x)
+    return LocalResponseNormFunction(size, float(effective_alpha), float(beta), float(k), name=name)(x)

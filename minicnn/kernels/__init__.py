@@ -1,8 +1,14 @@
-"""Hot loops. Every fast kernel (Numba on CPU, CUDA on GPU) has a plain-NumPy reference
-beside it that is written for reading; tests check that the two agree.
+"""Hot loops, behind one seam. Every fast kernel (Numba on CPU, CUDA on GPU) has a
+plain-NumPy reference beside it that is written for reading; tests check that they agree.
 
-``set_kernels("numba" | "numpy")`` picks the CPU implementation (default: Numba when it
-imports). CuPy arrays always take the GPU path; it does not depend on this switch.
+    kernels.im2col(x, kernel, stride, padding, dilation)       kernels.col2im(cols, x_shape, ...)
+    kernels.maxpool_forward / maxpool_backward                 kernels.avgpool_forward / avgpool_backward
+    kernels.lrn_forward / lrn_backward                         kernels.gemm_output_to_nchw / nchw_to_gemm_layout
+
+each pick the implementation from the array (``dispatch.py``: CuPy -> CUDA, NumPy -> Numba or
+the reference). ``set_kernels("numba" | "numpy")`` picks the CPU implementation (default:
+Numba when it imports); CuPy arrays always take the GPU path. ``kernels.TABLE`` holds what
+runs where, ``kernels.describe()`` names it; ``kernels.memory`` keeps conv's big buffers.
 """
 import os
 
@@ -58,16 +64,16 @@ def get_kernels():
     return _selected
 
 
-def use_numba(array):
-    """True when ``array`` is a float32/float64 (or integer) NumPy array and the Numba
-    kernels are selected; float16 (mixed precision) takes the NumPy reference."""
-    import numpy as np
-    return _selected == "numba" and isinstance(array, np.ndarray) and array.dtype != np.float16
-
-
 def njit(*args, **kwargs):
     """numba.njit with cache=True by default (no-op decorator when numba is missing)."""
     kwargs.setdefault("cache", True)
     if _numba is None:
         return (lambda f: f) if not args or not callable(args[0]) else args[0]
     return _numba.njit(*args, **kwargs)
+
+
+from .dispatch import (IMPLEMENTATIONS, TABLE, avgpool_backward, avgpool_forward, col2im,  # noqa: E402
+                       describe, gemm_output_to_nchw, im2col, implementation_for, lrn_backward,
+                       lrn_forward, maxpool_backward, maxpool_forward, nchw_to_gemm_layout, register,
+                       run)
+from . import memory  # noqa: E402

@@ -1,8 +1,8 @@
 """GPU kernels for CuPy arrays: im2col, col2im, max-pool and LRN forward/backward.
 
-Same signatures and results as the NumPy references (``kernels/im2col.py``,
-``kernels/pooling.py``, ``kernels/lrn.py``); the functional ops call these when
-``is_cupy_array(x)``. GEMMs are not here: ``cupy.matmul`` (cuBLAS) does them.
+Same signatures and results as the NumPy references (``kernels/im2col_reference.py``,
+``kernels/pooling.py``, ``kernels/lrn.py``); the kernel seam (``kernels/dispatch.py``)
+routes CuPy arrays here. GEMMs are not here: ``cupy.matmul`` (cuBLAS) does them.
 
 Why hand-written kernels: the references build each result from kh*kw strided slices
 (im2col) or windows of views (pooling), which on a GPU is kh*kw small kernel launches
@@ -14,7 +14,7 @@ so it orders correctly with CuPy's own kernels and cuBLAS calls (no host sync). 
 same code runs on NumPy arrays in Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``),
 which is how the tests check it on machines without a GPU.
 
-float16 (``--amp``): im2col moves raw 16-bit values (a uint16 view: a pure copy, the
+float16 (mixed precision): im2col moves raw 16-bit values (a uint16 view: a pure copy, the
 zero padding is +0.0); the kernels that add or compare compute in float32 and round the
 result back to float16.
 """
@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..backend import get_array_module, is_cupy_array
-from .im2col import conv_output_size
+from ..geometry import conv_output_size
 
 # Launch shape of the grid-stride loops. Correct for any values (tests shrink them).
 threads_per_block = 256
@@ -112,7 +112,7 @@ def _check_input(op, name, array, ndim):
 
 # --- convolution: im2col / col2im ----------------------------------------------------
 def im2col(x, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo); layout as in ``kernels/im2col.py``."""
+    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo); layout as in ``kernels/im2col_reference.py``."""
     _check_input("im2col", "x", x, 4)
     xp = get_array_module(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _pairs(kernel, stride, padding, dilation)

@@ -1,4 +1,4 @@
-"""Local response normalisation across channels: reference NumPy and Numba kernels.
+"""Local response normalisation across channels: the NumPy reference and the Numba loops.
 
 For x viewed as (N, C, S) (S = all spatial positions flattened):
 
@@ -20,7 +20,7 @@ Derivations and worked examples: docs/lrn.md
 import numpy as np
 
 from ..backend import get_array_module
-from . import njit, use_numba
+from . import njit
 
 try:
     from numba import prange
@@ -102,25 +102,3 @@ def _lrn_backward_numba(x, s, gy, size, alpha, beta, gx):
                     acc[p] += t[j, p]
             for p in range(n_pos):
                 gx[n, c, p] -= coef * x[n, c, p] * acc[p]
-
-
-def lrn_forward(x, size, alpha, beta, k):
-    """Dispatch: Numba on NumPy arrays when selected, else the reference (NumPy or CuPy)."""
-    if use_numba(x):
-        x = np.ascontiguousarray(x)
-        y, s = np.empty_like(x), np.empty_like(x)
-        cast = x.dtype.type   # scalars in x's dtype: float32 stays float32 inside the kernel
-        _lrn_forward_numba(x, size, cast(alpha), cast(beta), cast(k), y, s)
-        return y, s
-    return lrn_forward_reference(x, size, alpha, beta, k)
-
-
-def lrn_backward(x, s, gy, size, alpha, beta):
-    if use_numba(x):
-        x, s = np.ascontiguousarray(x), np.ascontiguousarray(s)
-        gy = np.ascontiguousarray(gy, dtype=x.dtype)
-        gx = np.empty_like(x)
-        cast = x.dtype.type
-        _lrn_backward_numba(x, s, gy, size, cast(alpha), cast(beta), gx)
-        return gx
-    return lrn_backward_reference(x, s, gy, size, alpha, beta)

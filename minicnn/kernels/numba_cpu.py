@@ -1,5 +1,6 @@
 """Numba versions of the CPU hot loops; each computes what its reference computes
-(``im2col.py``, ``pooling.py``) and tests check that the two agree.
+(``im2col_reference.py``, ``pooling.py``, ``layout.py``) and tests check that the two agree;
+the adapters in ``numba_adapters.py`` give them the references' signatures.
 
 Why they are fast:
 - one pass, no padded copy of the input and no (kh*kw, ...) stack of views: padding is
@@ -38,7 +39,7 @@ def _valid_range(offset, stride, size, out):
 
 @njit(parallel=True)
 def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols):
-    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo) (layout in ``im2col.py``); fills ``cols``."""
+    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo) (layout in ``im2col_reference.py``); fills ``cols``."""
     N, C, H, W = x.shape
     P = Ho * Wo
     for row in prange(C * kh * kw):

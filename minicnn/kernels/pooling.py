@@ -15,6 +15,7 @@ Derivations and worked examples: docs/pooling.md
 import numpy as np
 
 from ..backend import get_array_module, scatter_add
+from ..geometry import avg_pool_divisor, window_offsets   # noqa: F401 (avg_pool_divisor: re-exported)
 
 
 def _pad_for_windows(x, kernel, stride, padding, dilation, out_hw, fill):
@@ -30,15 +31,6 @@ def _pad_for_windows(x, kernel, stride, padding, dilation, out_hw, fill):
                   constant_values=fill)
 
 
-def _window_slices(kernel, stride, dilation, out_hw):
-    """(i, j, rows, cols): for each kernel offset, the strided slices of the padded input
-    that offset sees across all windows."""
-    (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out_hw
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, slice(i * dh, i * dh + sh * (Ho - 1) + 1, sh), slice(j * dw, j * dw + sw * (Wo - 1) + 1, sw)
-
-
 def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
     """x (N, C, H, W) -> y (N, C, Ho, Wo), argmax (N, C, Ho, Wo) flat indices into H*W.
 
@@ -48,7 +40,7 @@ def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
     xp = get_array_module(x)
     N, C, H, W = x.shape
     x_padded = _pad_for_windows(x, kernel, stride, padding, dilation, out_hw, -np.inf)
-    windows = xp.stack([x_padded[:, :, r, c] for _, _, r, c in _window_slices(kernel, stride, dilation, out_hw)])
+    windows = xp.stack([x_padded[:, :, r, c] for _, _, r, c in window_offsets(kernel, stride, dilation, out_hw)])
     offset = windows.argmax(axis=0)                              # which (i, j) won
     y = xp.take_along_axis(windows, offset[None], axis=0)[0]
     i, j = offset // kernel[1], offset % kernel[1]
@@ -72,30 +64,11 @@ def maxpool_backward(gy, argmax, x_shape):
     return dx.reshape(x_shape)
 
 
-def avg_pool_divisor(x_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_override=None):
-    """(Ho, Wo) NumPy array of the number each window's sum is divided by (PyTorch's rule).
-
-    A window is first clipped to the padded input [−p, size + p) — the ceil_mode overhang
-    never counts — giving the size with padding; ``count_include_pad=False`` clips it
-    further to the input [0, size).
-    """
-    if divisor_override is not None:
-        return np.full(out_hw, float(divisor_override))
-    lengths = []
-    for size, k, s, p, out in zip(x_hw, kernel, stride, padding, out_hw):
-        start = np.arange(out) * s - p
-        end = np.minimum(start + k, size + p)
-        if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, size)
-        lengths.append(end - start)
-    return np.outer(lengths[0], lengths[1]).astype(np.float64)
-
-
 def avgpool_forward(x, kernel, stride, padding, out_hw, divisor):
     """y = (sum of each zero-padded window) / divisor;  divisor (Ho, Wo) on x's device and dtype."""
     x_padded = _pad_for_windows(x, kernel, stride, padding, (1, 1), out_hw, 0)
     total = None
-    for _, _, r, c in _window_slices(kernel, stride, (1, 1), out_hw):
+    for _, _, r, c in window_offsets(kernel, stride, (1, 1), out_hw):
         total = x_padded[:, :, r, c].copy() if total is None else total + x_padded[:, :, r, c]
     return total / divisor
 
@@ -106,6 +79,6 @@ def avgpool_backward(gy, x_shape, kernel, stride, padding, out_hw, divisor):
     N, C, H, W = x_shape
     share = gy / divisor
     dx_padded = _pad_for_windows(xp.zeros(x_shape, dtype=gy.dtype), kernel, stride, padding, (1, 1), out_hw, 0)
-    for _, _, r, c in _window_slices(kernel, stride, (1, 1), out_hw):
+    for _, _, r, c in window_offsets(kernel, stride, (1, 1), out_hw):
         dx_padded[:, :, r, c] += share
     return xp.ascontiguousarray(dx_padded[:, :, padding[0]: padding[0] + H, padding[1]: padding[1] + W])

@@ -23,18 +23,7 @@ Conv1 uses padding 2 so a 224 input gives the paper's 55x55 maps (as a 227 input
 such as 64, 96 or 112 work.
 """
 from .. import nn
-
-
-def conv_output_size(size, kernel_size, stride=1, padding=0, ceil_mode=False):
-    """Output side of a conv/pool window: floor((size + 2p - k) / s) + 1 (ceil with ceil_mode,
-    never starting a window in the right padding)."""
-    span = size + 2 * padding - kernel_size
-    if span < 0:
-        return 0
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
+from ..geometry import conv_output_size
 
 
 class AlexNet(nn.Sequential):

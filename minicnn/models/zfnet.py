@@ -13,7 +13,7 @@ pooling and local contrast normalisation after the first two layers:
 The pools use ``ceil_mode=True`` so the map sizes are the paper's 110 -> 55 and 26 -> 13.
 """
 from .. import nn
-from .alexnet import conv_output_size
+from ..geometry import conv_output_size
 
 
 class ZFNet(nn.Module):

@@ -4,8 +4,9 @@ import numbers
 
 import numpy as np
 
+from .. import functional as F
 from ..backend import backend_module
-from ..functional.conv import _conv2d, _pair
+from ..geometry import check_window_args, pair
 from ..rng import get_rng
 from .module import Module, Parameter
 
@@ -15,11 +16,12 @@ class Conv2d(Module):
 
     Default init (PyTorch's kaiming_uniform with a=sqrt(5)): weight and bias ~ U(-b, b) with
     b = 1/sqrt(fan_in), fan_in = in_channels/groups * kh * kw. Parameters are float32 on the
-    current backend, drawn from the library RNG (``minicnn.manual_seed``).
+    current backend, drawn from the library RNG (``minicnn.manual_seed``); ``dtype=np.float64``
+    casts them after the draw.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True):
+                 bias=True, dtype=None):
         super().__init__()
         name = f"Conv2d({in_channels}->{out_channels})"
         for what, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -29,14 +31,11 @@ class Conv2d(Module):
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} "
                              f"and out_channels={out_channels}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = _pair(kernel_size, "kernel_size", name)
-        self.stride = _pair(stride, "stride", name)
-        self.padding = _pair(padding, "padding", name)
-        self.dilation = _pair(dilation, "dilation", name)
-        for what, value, least in (("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1),
-                                   ("dilation", self.dilation, 1), ("padding", self.padding, 0)):
-            if min(value) < least:
-                raise ValueError(f"{name}: {what} must be {'positive' if least else 'non-negative'}, got {value}")
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = pair(stride, "stride", name)
+        self.padding = pair(padding, "padding", name)
+        self.dilation = pair(dilation, "dilation", name)
+        check_window_args(name, self.kernel_size, self.stride, self.padding, self.dilation)
         xp = backend_module()
         rng = get_rng(xp)
         fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
@@ -49,13 +48,12 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self._name = name
+        if dtype is not None:
+            self.to(dtype=dtype)
 
     def forward(self, x):
-        shape = tuple(getattr(x, "shape", ()))
-        if len(shape) != 4 or shape[1] != self.in_channels:
-            raise ValueError(f"{self._name}: expected input (N, {self.in_channels}, H, W), got {shape}")
-        return _conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                       self._name)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                        name=self._name)
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

@@ -11,7 +11,7 @@ class Linear(Module):
     """y = x W^T + b;  x: (..., in_features) -> (..., out_features); weight (out, in).
     Init as PyTorch: W, b ~ U(-1/sqrt(in_features), 1/sqrt(in_features))
     (kaiming_uniform_ with a = sqrt(5) for W)."""
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
@@ -20,6 +20,8 @@ class Linear(Module):
         self.weight = new_parameter((out_features, in_features))
         self.register_parameter("bias", new_parameter((out_features,)) if bias else None)
         self.reset_parameters()
+        if dtype is not None:
+            self.to(dtype=dtype)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -28,15 +30,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        x = as_tensor(x, op="Linear")
-        if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}->{self.out_features}): expected input "
-                             f"(..., {self.in_features}), got {tuple(x.shape)}")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"Linear({self.in_features}->{self.out_features}): expected input dtype "
-                            f"{self.weight.dtype} (the parameters'), got {x.dtype}; cast the input "
-                            f"with x.astype({str(self.weight.dtype)!r})")
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias, name=f"Linear({self.in_features}->{self.out_features})")
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -6,7 +6,7 @@ dotted paths ("features.0.weight"), the same as PyTorch's for the same tree.
 """
 import numpy as np
 
-from ..backend import backend_module, get_array_module, to_device
+from ..backend import _canonical as canonical_backend, backend_module, get_array_module, to_device
 from ..tensor import Tensor
 
 
@@ -151,18 +151,48 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, backend):
-        """Move every parameter and buffer to ``backend`` ("numpy"/"cupy"), in place."""
+    def to(self, backend=None, *, dtype=None):
+        """Move every parameter and buffer to ``backend`` ("numpy"/"cupy") and/or cast the
+        floating ones to ``dtype``, in place: ``model.to("cupy")``, ``model.to(dtype=np.float64)``.
+        A dtype may also come first, as in PyTorch: ``model.to(np.float64)``. Integer buffers
+        (BatchNorm's num_batches_tracked) keep their dtype."""
+        if backend is not None and _is_dtype_like(backend):
+            if dtype is not None:
+                raise TypeError(f"{type(self).__name__}.to: got two dtypes, {backend!r} and dtype={dtype!r}")
+            backend, dtype = None, backend
+        if dtype is not None:
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"{type(self).__name__}.to: expected a backend ('numpy' or 'cupy') or a "
+                                f"floating dtype (e.g. np.float64), got {dtype!r}") from None
+            if dtype.kind != "f":
+                raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dtype}")
+
+        def convert(array):
+            if backend is not None:
+                array = to_device(array, backend)
+            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                array = array.astype(dtype)
+            return array
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
-                    p.data = to_device(p.data, backend)
+                    p.data = convert(p.data)
                     if p.grad is not None:
-                        p.grad = Tensor(to_device(p.grad.data, backend))
+                        p.grad = Tensor(convert(p.grad.data))
             for name, b in m._buffers.items():
                 if b is not None:
-                    m._buffers[name] = to_device(b, backend)
+                    m._buffers[name] = convert(b)
         return self
+
+    def double(self):
+        """Cast every floating parameter and buffer to float64 (gradchecks of whole networks)."""
+        return self.to(dtype=np.float64)
+
+    def float(self):
+        """Cast every floating parameter and buffer to float32 (the default for training)."""
+        return self.to(dtype=np.float32)
 
     # --- state --------------------------------------------------------------------
     def state_dict(self):
@@ -174,6 +204,10 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays (NumPy, CuPy or Tensors) into this module's parameters and buffers.
         Reports every missing key, unexpected key and shape mismatch in one error."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict into {type(self).__name__}: expected state_dict to be a mapping "
+                            f"of name -> array (e.g. model.state_dict() or np.load('file.npz')), got "
+                            f"{type(state_dict).__name__}")
         own = {name: ("param", p) for name, p in self.named_parameters()}
         owners = {}
         for mname, module in self.named_modules():
@@ -225,6 +259,21 @@ class Module:
                 lines.append(f"  ({name}): {child}")
             return "\n".join(lines) + "\n)"
         return lines[0] + ")"
+
+
+def _is_dtype_like(value):
+    """True for np.float64, "float32", np.dtype(...): not a backend name such as "numpy"."""
+    if isinstance(value, str):
+        try:
+            canonical_backend(value)
+            return False
+        except ValueError:
+            pass
+    try:
+        np.dtype(value)
+        return True
+    except TypeError:
+        return False
 
 
 def _copy_like(value, target):

@@ -16,7 +16,7 @@ class _BatchNorm(Module):
     _expected = ""      # e.g. "(N, {C}, H, W)"
     _ranks = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: expected a positive integer num_features, got {num_features!r}")
@@ -37,6 +37,8 @@ class _BatchNorm(Module):
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
         self.reset_parameters()
+        if dtype is not None:
+            self.to(dtype=dtype)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -50,20 +52,16 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def _check_input(self, x):
+    def _check_rank(self, x):
+        """Which ranks this layer takes (1d or 2d) is the layer's own rule; batch_norm checks the rest."""
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             expected = self._expected.format(C=self.num_features)
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input {expected}, "
                              f"got {tuple(x.shape)}")
-        wanted = self.weight.dtype if self.weight is not None else None
-        if x.dtype.kind != "f" or (wanted is not None and x.dtype != wanted):
-            raise TypeError(f"{type(self).__name__}({self.num_features}): expected input dtype "
-                            f"{wanted if wanted is not None else 'float32 or float64'} (the parameters'), "
-                            f"got {x.dtype}" + (f"; cast the input with x.astype({str(wanted)!r})" if wanted else ""))
 
     def forward(self, x):
         x = as_tensor(x, op=type(self).__name__)
-        self._check_input(x)
+        self._check_rank(x)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
@@ -73,7 +71,8 @@ class _BatchNorm(Module):
         track = not self.training or self.track_running_stats
         return F.batch_norm(x, self.running_mean if track else None,
                             self.running_var if track else None,
-                            self.weight, self.bias, use_batch_stats, momentum, self.eps)
+                            self.weight, self.bias, use_batch_stats, momentum, self.eps,
+                            name=f"{type(self).__name__}({self.num_features})")
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -105,11 +104,8 @@ class LocalResponseNorm(Module):
         self.alpha_scaling = alpha_scaling
 
     def forward(self, x):
-        x = as_tensor(x, op="LocalResponseNorm")
-        if x.ndim < 3:
-            raise ValueError(f"LocalResponseNorm({self.size}): expected input (N, C, ...) with 3 or "
-                             f"more dimensions, got {tuple(x.shape)}")
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.alpha_scaling)
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k, self.alpha_scaling,
+                                     name=f"LocalResponseNorm({self.size})")
 
     def extra_repr(self):
         s = f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,10 @@
-"""Pooling layers over ``functional.pooling``, with PyTorch's arguments and reprs."""
+"""Pooling layers over ``functional.pooling``, with PyTorch's arguments and reprs.
+
+The layers check the types of their hyper-parameters when built; everything that depends
+on the input is checked once, by the op, under the layer's name.
+"""
 from ..functional import pooling as P
+from ..geometry import pair
 from .module import Module
 
 
@@ -10,11 +15,12 @@ class MaxPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-        P.MaxPool2d(self.kernel_size, self.stride, padding, dilation, ceil_mode, name="MaxPool2d")  # validates types
+        for what in ("kernel_size", "stride", "padding", "dilation"):
+            pair(getattr(self, what), what, "MaxPool2d")
 
     def forward(self, x):
-        return P._max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                             self.return_indices, "MaxPool2d")
+        return P.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, dilation=self.dilation,
+                            return_indices=self.return_indices, name="MaxPool2d")
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -27,12 +33,12 @@ class AvgPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
-        P.AvgPool2d(kernel_size, self.stride, padding, ceil_mode, count_include_pad, divisor_override,
-                    name="AvgPool2d")  # validates types
+        for what in ("kernel_size", "stride", "padding"):
+            pair(getattr(self, what), what, "AvgPool2d")
 
     def forward(self, x):
-        return P.AvgPool2d(self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                           self.divisor_override, name="AvgPool2d")(x)
+        return P.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override, name="AvgPool2d")
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -42,10 +48,10 @@ class AdaptiveAvgPool2d(Module):
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
-        P.AdaptiveAvgPool2d(output_size, name="AdaptiveAvgPool2d")  # validates
+        P.adaptive_output_size(output_size, "AdaptiveAvgPool2d")
 
     def forward(self, x):
-        return P.AdaptiveAvgPool2d(self.output_size, name="AdaptiveAvgPool2d")(x)
+        return P.adaptive_avg_pool2d(x, self.output_size, name="AdaptiveAvgPool2d")
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = {
     "minicnn/functional/conv.py": "docs/convolution.md",
-    "minicnn/kernels/im2col.py": "docs/convolution.md",
+    "minicnn/kernels/im2col_reference.py": "docs/convolution.md",
     "minicnn/functional/pooling.py": "docs/pooling.md",
     "minicnn/kernels/pooling.py": "docs/pooling.md",
     "minicnn/functional/activation.py": "docs/relu.md",

@@ -80,7 +80,7 @@ def test_conv2d_output_size_follows_the_formula(xp, rng):
 def test_first_layer_skips_the_input_gradient_but_still_learns(xp, rng):
     x, w, b, kw = _make(xp, rng, GRID["k3-groups2-batch2"])
     x.requires_grad = False
-    fn = mc.functional.conv.Conv2d(**kw)
+    fn = mc.functional.conv.Conv2dFunction(**kw)
     y = fn(x, w, b)
     assert fn.weight is None                      # nothing kept for an input gradient nobody needs
     y.sum().backward()
@@ -90,14 +90,14 @@ def test_first_layer_skips_the_input_gradient_but_still_learns(xp, rng):
 
 def test_inference_keeps_nothing_for_backward(rng):
     x, w, b, kw = _make(np, rng, GRID["k1"])
-    fn = mc.functional.conv.Conv2d(**kw)
+    fn = mc.functional.conv.Conv2dFunction(**kw)
     with mc.no_grad():
         fn(x, w, b)
     assert fn.cols is None and fn.weight is None
 
 
 @pytest.mark.parametrize("args, message", [
-    (((2, 3, 8), (4, 3, 3, 3), {}), r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(2, 3, 8\)"),
+    (((2, 3, 8), (4, 3, 3, 3), {}), r"conv2d: expected input \(N, 3, H, W\), got \(2, 3, 8\)"),
     (((2, 5, 8, 8), (4, 3, 3, 3), {}), r"conv2d: expected input \(N, 3, H, W\), got \(2, 5, 8, 8\)"),
     (((1, 3, 4, 4), (4, 3, 7, 7), {"padding": 1}), r"conv2d: kernel \(7, 7\).*larger than the padded input \(6, 6\)"),
     (((1, 3, 8, 8), (4, 3, 3, 3), {"stride": 0}), r"conv2d: stride must be positive, got \(0, 0\)"),
@@ -127,7 +127,7 @@ def _two_layer_step(x, w1, w2):
 def test_reused_workspace_buffers_never_change_results(rng, impl):
     """Two convs with the same cols shape share workspace keys; results stay those of
     fresh buffers, step after step (big enough to pass the workspace's size threshold)."""
-    from minicnn.functional.conv import workspace
+    from minicnn.kernels.memory import workspace
     x = randt(np, rng, 8, 32, 24, 24, dtype=np.float32)
     w1 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
     w2 = randt(np, rng, 32, 32, 3, 3, dtype=np.float32)
@@ -148,7 +148,7 @@ def test_reused_workspace_buffers_never_change_results(rng, impl):
 
 
 def test_workspace_keeps_only_unshared_numpy_arrays():
-    from minicnn.functional.conv import Workspace
+    from minicnn.kernels.memory import Workspace
     pool = Workspace(max_bytes=64 << 20, min_bytes=1 << 10)
     owner = np.empty((1024, 1024), np.float32)
     pool.give(owner[:512])                                  # a view: someone else owns it
@@ -157,3 +157,42 @@ def test_workspace_keeps_only_unshared_numpy_arrays():
     pool.give(owner)
     assert pool.take(np, (1024, 1024), np.float32) is owner
     assert pool.take(np, (1024, 1024), np.float32) is not owner and pool._bytes == 0
+
+
+@pytest.mark.parametrize("case", GRID.values(), ids=GRID.keys())
+def test_conv2d_reference_equals_conv2d_in_values_and_gradients(xp, rng, impl, case):
+    """The plain conv (Tensor ops, autograd only) and the fused one agree to rounding."""
+    x, w, b, kw = _make(xp, rng, case)
+    results = []
+    for conv in (F.conv2d, F.conv2d_reference):
+        for t in (x, w, b):
+            t.grad = None
+        y = conv(x, w, b, **kw)
+        gy = xp.asarray(np.random.default_rng(7).standard_normal(y.shape))
+        y.backward(gy)
+        results.append([mc.to_numpy(a) for a in (y.data, x.grad.data, w.grad.data, b.grad.data)])
+    for fused, plain in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_reference_is_differentiated_by_autograd_alone(rng):
+    """No Function of its own: the graph under its output holds only generic Tensor ops."""
+    x, w, b, kw = _make(np, rng, GRID["k3-groups2-batch2"])
+    y = F.conv2d_reference(x, w, b, **kw)
+    seen, stack = set(), [y.creator]
+    while stack:
+        f = stack.pop()
+        seen.add(type(f).__name__)
+        stack.extend(t.creator for t in f.inputs if t.creator is not None)
+    assert "Conv2dFunction" not in seen and {"MatMul", "Stack", "Pad"} <= seen
+
+
+def test_a_batch_of_one_keeps_its_output_when_the_workspace_reuses_the_gemm_buffer(rng, impl):
+    """With N = 1 the GEMM result is already NCHW; the output must still own its memory, or the
+    next conv of the same shape overwrites it through the reused buffer."""
+    w = mc.Tensor(rng.standard_normal((64, 3, 3, 3)).astype(np.float32))
+    x = mc.Tensor(rng.standard_normal((1, 3, 66, 66)).astype(np.float32))      # GEMM buffer: 64 x 4096 floats = 1 MB
+    first = F.conv2d(x, w)
+    kept = first.data.copy()
+    F.conv2d(mc.Tensor(rng.standard_normal((1, 3, 66, 66)).astype(np.float32)), w)
+    np.testing.assert_array_equal(first.data, kept)

@@ -42,3 +42,23 @@ def test_gpu_kernels_reject_numpy_arrays_with_a_pointer_to_the_cpu_kernels():
         cupy_gpu.im2col(np.zeros((1, 1, 4, 4), dtype=np.float32), (3, 3))
     with pytest.raises(TypeError, match=r"cupy_gpu.lrn_backward: expected a CuPy array"):
         cupy_gpu.lrn_backward(np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), 3, 1e-4, 0.75)
+
+
+def test_the_seams_cuda_entries_for_lrn_run_the_cuda_kernels_in_the_simulator():
+    """LRN's "cuda" row of the dispatch table is the CUDA kernel, and it equals the reference."""
+    code = """
+import numpy as np, sys
+from minicnn import kernels
+from minicnn.kernels import lrn
+x = np.random.default_rng(0).standard_normal((2, 6, 5))
+gy = np.random.default_rng(1).standard_normal(x.shape)
+y, s = kernels.TABLE["lrn_forward"]["cuda"](x, 5, 1e-2, 0.75, 2.0)
+gx = kernels.TABLE["lrn_backward"]["cuda"](x, s, gy, 5, 1e-2, 0.75)
+y_ref, s_ref = lrn.lrn_forward_reference(x, 5, 1e-2, 0.75, 2.0)
+np.testing.assert_allclose(y, y_ref, rtol=1e-12)
+np.testing.assert_allclose(gx, lrn.lrn_backward_reference(x, s_ref, gy, 5, 1e-2, 0.75), rtol=1e-10)
+print(sorted(m for m in sys.modules if m == "numba.cuda"))
+"""
+    result = _run(["-c", code], NUMBA_ENABLE_CUDASIM="1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "['numba.cuda']"          # the CUDA kernels ran, not the reference

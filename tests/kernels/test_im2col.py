@@ -6,9 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import minicnn as mc
 from minicnn import kernels
-from minicnn.functional.conv import col2im as selected_col2im, im2col as selected_im2col
-from minicnn.kernels import im2col as ref
-from minicnn.kernels.im2col import conv_output_size
+from minicnn.kernels import im2col_reference as ref
+from minicnn.geometry import conv_output_size
 from tests.helpers import try_import_torch
 
 SETTINGS = dict(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -49,13 +48,13 @@ def test_numba_im2col_and_col2im_equal_the_reference(geometry, seed, dtype):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
     expected = ref.im2col(x, kernel, stride, padding, dilation)
-    assert kernels.use_numba(x)
-    cols = selected_im2col(x, kernel, stride, padding, dilation)
+    assert kernels.implementation_for(x) == "numba"
+    cols = kernels.im2col(x, kernel, stride, padding, dilation)
     assert cols.dtype == dtype
     np.testing.assert_array_equal(cols, expected)
     c = rng.standard_normal(cols.shape).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(selected_col2im(c, shape, kernel, stride, padding, dilation),
+    np.testing.assert_allclose(kernels.col2im(c, shape, kernel, stride, padding, dilation),
                                ref.col2im(c, shape, kernel, stride, padding, dilation), rtol=tol, atol=tol)
 
 

@@ -44,15 +44,16 @@ def test_window_sum_reference_uses_pytorchs_asymmetric_window_for_even_sizes():
     np.testing.assert_array_equal(lrn.window_sum_reference(v, 2, 1)[0, :, 0], [3, 6, 10, 14, 12])
 
 
-def test_dispatch_picks_numba_only_for_numpy_arrays_when_selected():
+def test_the_seam_gives_the_same_lrn_with_numba_and_the_reference():
+    from minicnn import kernels
     from minicnn.kernels import get_kernels, set_kernels
     x = np.random.default_rng(0).standard_normal((2, 4, 3))
     previous = get_kernels()
     try:
         set_kernels("numpy")
-        y_ref, _ = lrn.lrn_forward(x, 3, 0.1, 0.75, 1.0)
+        y_ref, _ = kernels.lrn_forward(x, 3, 0.1, 0.75, 1.0)
         set_kernels("numba")
-        y_fast, _ = lrn.lrn_forward(x[:, :, ::-1], 3, 0.1, 0.75, 1.0)   # non-contiguous input is fine
+        y_fast, _ = kernels.lrn_forward(x[:, :, ::-1], 3, 0.1, 0.75, 1.0)   # non-contiguous input is fine
     finally:
         set_kernels(previous)
     np.testing.assert_allclose(y_fast[:, :, ::-1], y_ref, rtol=1e-12)

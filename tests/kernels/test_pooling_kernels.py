@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from minicnn import kernels
 from minicnn.kernels import pooling as ref
-from minicnn.kernels.im2col import conv_output_size
+from minicnn.geometry import conv_output_size
 
 
 @st.composite

@@ -88,3 +88,9 @@ def test_zero_grad_and_forward_hooks():
 def test_repr_lists_submodules():
     text = repr(make())
     assert "(0): Affine()" in text and "(1): Sequential(" in text
+
+
+def test_load_state_dict_of_a_list_is_a_type_error_naming_the_argument_expected_and_given():
+    with pytest.raises(TypeError, match=r"load_state_dict into Linear: expected state_dict to be a mapping "
+                                        r"of name -> array .*got list"):
+        nn.Linear(2, 3).load_state_dict([np.zeros((3, 2)), np.zeros(3)])

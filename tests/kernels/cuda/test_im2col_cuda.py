@@ -7,7 +7,7 @@ from minicnn.kernels import cupy_gpu
 from tests.kernels.cuda.conftest import host, reference_module
 from tests.kernels.cuda.loops import im2col_loops, out_size
 
-REFERENCE = reference_module("im2col")
+REFERENCE = reference_module("im2col_reference")
 
 CASES = [  # kernel, stride, padding, dilation
     ((3, 3), (1, 1), (1, 1), (1, 1)),
@@ -74,7 +74,7 @@ def conv_problems(draw):
     return shape, k, s, p, d
 
 
-@pytest.mark.skipif(REFERENCE is None, reason="minicnn.kernels.im2col (NumPy reference) not there yet")
+@pytest.mark.skipif(REFERENCE is None, reason="minicnn.kernels.im2col_reference (NumPy reference) not there yet")
 @settings(max_examples=15, deadline=None)
 @given(problem=conv_problems(), seed=st.integers(0, 2**31 - 1))
 def test_im2col_and_col2im_agree_with_the_numpy_reference(dev, problem, seed):

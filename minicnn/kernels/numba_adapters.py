@@ -1,0 +1,64 @@
+"""Thin adapters: the Numba loops (``numba_cpu.py``, ``lrn.py``) behind the references' signatures.
+
+The Numba kernels take flattened scalars and preallocated outputs, which is what LLVM needs;
+the rest of the library calls every implementation with the reference's signature. Each
+adapter makes its input contiguous, takes its output (from the conv workspace for the big
+ones), unpacks the (h, w) pairs and calls the loop. Nothing else happens here.
+"""
+import numpy as np
+
+from ..geometry import output_hw
+from . import lrn, memory, numba_cpu
+
+
+def im2col(x, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    N, C, H, W = x.shape
+    Ho, Wo = output_hw((H, W), kernel, stride, padding, dilation)
+    cols = memory.take(np, (C * kernel[0] * kernel[1], N * Ho * Wo), x.dtype)
+    return numba_cpu.im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, Ho, Wo, cols)
+
+
+def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1), out=None):
+    Ho, Wo = output_hw(x_shape[2:], kernel, stride, padding, dilation)
+    dx = np.empty(x_shape, dtype=cols.dtype) if out is None else out
+    return numba_cpu.col2im(cols, *kernel, *stride, *padding, *dilation, Ho, Wo, dx)
+
+
+def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):
+    return numba_cpu.maxpool_forward(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, *out_hw)
+
+
+def maxpool_backward(gy, argmax, x_shape):
+    return numba_cpu.maxpool_backward(np.ascontiguousarray(gy), argmax, *x_shape[2:])
+
+
+def gemm_output_to_nchw(y_cols, bias, n_samples):
+    O = y_cols.shape[0]
+    P = y_cols.shape[1] // n_samples if n_samples else 0
+    return numba_cpu.gemm_output_to_nchw(y_cols, np.zeros(O, y_cols.dtype) if bias is None else bias,
+                                         np.empty((n_samples, O, P), dtype=y_cols.dtype))
+
+
+def nchw_to_gemm_layout(gy, out, with_bias_grad=True):
+    N, O = gy.shape[:2]
+    P = out.shape[1] // N if N else 0
+    bias_grad = np.empty(O, dtype=gy.dtype)      # the loop sums it anyway, in the same pass
+    numba_cpu.nchw_to_gemm_layout(np.ascontiguousarray(gy).reshape(N, O, P), out, bias_grad)
+    return out, (bias_grad if with_bias_grad else None)
+
+
+def lrn_forward(x, size, alpha, beta, k):
+    x = np.ascontiguousarray(x)
+    y, s = np.empty_like(x), np.empty_like(x)
+    cast = x.dtype.type   # scalars in x's dtype: float32 stays float32 inside the kernel
+    lrn._lrn_forward_numba(x, size, cast(alpha), cast(beta), cast(k), y, s)
+    return y, s
+
+
+def lrn_backward(x, s, gy, size, alpha, beta):
+    x, s = np.ascontiguousarray(x), np.ascontiguousarray(s)
+    gy = np.ascontiguousarray(gy, dtype=x.dtype)
+    gx = np.empty_like(x)
+    cast = x.dtype.type
+    lrn._lrn_backward_numba(x, s, gy, size, cast(alpha), cast(beta), gx)
+    return gx
