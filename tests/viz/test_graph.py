@@ -94,7 +94,7 @@ def test_a_small_network_draws_its_layers_and_parameters_by_name(rng):
     loss = F.cross_entropy(model(mc.Tensor(rng.normal(size=(1, 1, 4, 4)).astype(np.float32))), np.array([1]))
     nodes, _ = parse(viz.graph(loss, names=dict(model.named_parameters())))
     kinds = sorted(v[2][0] for v in nodes.values() if v[0] == "box")
-    assert kinds == ["Conv2d", "CrossEntropy", "Linear", "ReLU", "Reshape"]
+    assert kinds == ["Conv2dFunction", "CrossEntropyFunction", "LinearFunction", "ReLUFunction", "Reshape"]
     params = {v[2][0]: v[2][1] for v in nodes.values() if v[1] == "lightblue"}
     assert params == {"0.weight": "(2, 1, 3, 3) float32", "0.bias": "(2,) float32",
                       "3.weight": "(3, 8) float32", "3.bias": "(3,) float32"}
