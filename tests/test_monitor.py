@@ -184,11 +184,8 @@ def test_tensorboard_logger_without_tensorboardx_names_the_extra(tmp_path, monke
 
 
 def test_layer_stats_and_tensorboard_through_fit_reach_history_json(tmp_path, rng):
-    import inspect
     from minicnn import data, optim
     from minicnn.train import fit
-    if "callbacks" not in inspect.signature(fit).parameters:
-        pytest.skip("this trainer has no callbacks")
     images = rng.integers(0, 255, size=(24, 6, 6)).astype(np.uint8)
     labels = (images[:, :3].mean(axis=(1, 2)) > images[:, 3:].mean(axis=(1, 2))).astype(int)
     loader = data.DataLoader(data.ArrayDataset(images, labels), batch_size=8, shuffle=True, seed=0)
@@ -209,3 +206,31 @@ def test_layer_stats_and_tensorboard_through_fit_reach_history_json(tmp_path, rn
         callbacks[1].close()
         steps = [e.step for e in read_events(tmp_path / "tb") for v in e.summary.value if v.tag == "train/step_loss"]
         assert steps == [1, 2, 3, 4, 5, 6]
+
+
+# --- the examples' command line ---------------------------------------------------------------
+
+def test_an_example_run_keeps_layer_stats_draws_gradient_flow_and_logs_to_tensorboard(tmp_path):
+    pytest.importorskip("tensorboardX")
+    from tests.reliability.test_command_line import MNIST_CNN, base, run_main, tiny_mnist
+    data = tiny_mnist(str(tmp_path / "mnist"))
+    code, out, err = run_main(MNIST_CNN, base(data, tmp_path / "run") + ["--tensorboard", str(tmp_path / "tb")])
+    assert code == 0, err
+    with open(tmp_path / "run" / "history.json") as f:
+        (entry,) = json.load(f)["layer_stats"]
+    assert entry["steps"] == 1 and entry["params"]["conv1.0.weight"]["grad_mean_abs"] > 0     # steps 1, 11, ...
+    with open(tmp_path / "run" / "gradient_flow.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    tags = {v.tag for e in read_events(tmp_path / "tb") for v in e.summary.value}
+    assert {"train/step_loss", "epoch/test_acc", "weights/conv1.0.weight", "filters/first_conv"} <= tags
+
+
+def test_tensorboard_flag_without_tensorboardx_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    from minicnn import cli
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboardX" else real(name, *a))
+    parser = cli.training_parser("test", epochs=1, batch_size=8, lr=0.1)
+    with pytest.raises(SystemExit) as stop:
+        cli.parse(parser, ["--tensorboard", str(tmp_path)])
+    assert stop.value.code == 2 and "pip install 'minicnn[tensorboard]'" in capsys.readouterr().err
