@@ -22,6 +22,9 @@ MODULES = {
     "minicnn/optim/adam.py": "docs/adam.md",
     "minicnn/functional/winograd.py": "docs/winograd.md",
     "minicnn/kernels/winograd.py": "docs/winograd.md",
+    "minicnn/tensor.py": "docs/autograd.md",
+    "minicnn/function.py": "docs/autograd.md",
+    "minicnn/viz/graph.py": "docs/autograd.md",
 }
 
 
