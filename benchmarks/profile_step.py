@@ -3,14 +3,17 @@
     python benchmarks/profile_step.py --model alexnet --batch-size 64 --steps 2
 
 Prints the functions with the largest own time (tottime) and the per-op forward/backward
-totals (cumulative time of each Function subclass's forward and backward), per step.
+totals (cumulative time of each Function subclass's forward and backward), per step, and
+the minor page faults and peak RSS of the profiled steps (neither depends on the machine's
+load, unlike the times: on a loaded machine read the times as shares of the step).
 """
 import argparse
 import cProfile
 import os
 import pstats
+import resource
 
-from common import load_average
+from common import load_average, peak_rss_mb
 from step_time import MODELS, minicnn_step_fn
 
 
@@ -26,14 +29,17 @@ def main():
     step = minicnn_step_fn(args.model, shape, batch, classes)
     step()  # warm-up: Numba compilation/cache load, workspace allocation
     prof = cProfile.Profile()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     prof.enable()
     for _ in range(args.steps):
         step()
     prof.disable()
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) // args.steps
     stats = pstats.Stats(prof)
     total = sum(v[2] for v in stats.stats.values()) / args.steps
     print(f"{args.model} b{batch}, {args.steps} profiled steps, load average {load_average()}, "
-          f"{os.cpu_count()} cores; per step: total own time {total:.3f} s")
+          f"{os.cpu_count()} cores; per step: total own time {total:.3f} s, {faults} minor page faults; "
+          f"peak RSS {peak_rss_mb():.0f} MB")
     ops = []
     for (path, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
         if func in ("forward", "backward") and "minicnn" in path:
