@@ -4,13 +4,8 @@
     python examples/alexnet_fashionmnist.py --backend numpy --quick   # 2-core CPU preset
     python examples/alexnet_fashionmnist.py --backend cupy            # the full recipe on a GPU
 """
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import minicnn as mc  # noqa: E402
-from minicnn import recipes  # noqa: E402
+import minicnn as mc
+from minicnn import cli
 
 # --quick: a CPU preset that a 2-core laptop finishes in under a quarter of an hour. The model
 # is the same d2l AlexNet; its flatten size follows the smaller input (see models/alexnet.py).
@@ -18,25 +13,26 @@ QUICK = {"resize": 72, "epochs": 2, "limit_train": 40000, "batch_size": 128}
 
 
 def main(argv=None):
-    parser = recipes.base_parser(__doc__.splitlines()[0], epochs=10, batch_size=256, lr=1e-3, resize=224)
+    parser = cli.training_parser(__doc__.splitlines()[0], epochs=10, batch_size=256, lr=1e-3, resize=224,
+                                 datasets=("fashion-mnist", "mnist"))
     parser.add_argument("--variant", choices=("d2l", "paper"), default="d2l",
                         help="d2l: the seed's AlexNet; paper: LRN, groups=2, the paper's init")
     parser.add_argument("--quick", action="store_true",
                         help=f"CPU preset: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv)
     if args.quick:
         for key, value in QUICK.items():
             if getattr(args, key) == parser.get_default(key):
                 setattr(args, key, value)
-    recipes.positive(parser, args, "epochs", "batch-size", "lr", "resize")
-    args.out = args.out or recipes.default_out("alexnet_fashionmnist")
     mc.manual_seed(args.seed)
 
     from minicnn.data import transforms
-    model = mc.models.alexnet(num_classes=10, in_channels=1, input_size=args.resize, variant=args.variant)
+    model_args = {"num_classes": 10, "in_channels": 1, "input_size": args.resize, "variant": args.variant}
+    model = mc.models.alexnet(**model_args)
     resize = transforms.Resize(args.resize)
-    recipes.run(args, model, train_transform=resize, test_transform=resize)
+    return cli.run(args, model, "alexnet_fashionmnist", model_name="alexnet", model_args=model_args,
+                   train_transform=resize, test_transform=resize)
 
 
 if __name__ == "__main__":
-    recipes.main_guard(main)
+    cli.main_guard(main)

@@ -3,18 +3,13 @@ forward hooks); optionally ZFNet-style deconvnet projections of the strongest ac
 
     python examples/feature_maps.py --checkpoint runs/alexnet_fashionmnist/last.npz --index 0 --out maps.png
 """
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), HERE]
-
-from minicnn import viz  # noqa: E402
-from _study import add_data_options, add_model_options, check_index, images, load_dataset, load_model, parser  # noqa: E402,E501
+from minicnn import viz
+from minicnn.cli import (add_data_options, add_model_options, check_index, images, load_dataset, load_model,
+                         main_guard, study_parser)
 
 
 def build_parser():
-    p = parser(__doc__, __file__)
+    p = study_parser(__doc__, __file__)
     add_model_options(p)
     add_data_options(p)
     p.add_argument("--index", type=int, default=0, help="which test image")
@@ -43,5 +38,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minicnn.recipes import main_guard
     main_guard(main)

@@ -4,20 +4,15 @@ Linear layer, captured with a forward hook) are nearest in Euclidean distance.
 
     python examples/feature_retrieval.py --checkpoint runs/alexnet_fashionmnist/last.npz --out retrieval.png
 """
-import os
-import sys
+import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), HERE]
-
-import numpy as np  # noqa: E402
-
-from minicnn import viz  # noqa: E402
-from _study import add_data_options, add_model_options, check_index, images, load_dataset, load_model, parser  # noqa: E402,E501
+from minicnn import viz
+from minicnn.cli import (add_data_options, add_model_options, check_index, images, load_dataset, load_model,
+                         main_guard, study_parser)
 
 
 def build_parser():
-    p = parser(__doc__, __file__)
+    p = study_parser(__doc__, __file__)
     add_model_options(p)
     add_data_options(p)
     p.add_argument("--queries", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="test image indices")
@@ -64,5 +59,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minicnn.recipes import main_guard
     main_guard(main)

@@ -9,39 +9,37 @@ heads here (the trainer expects one logits tensor).
     python examples/train.py --model resnet18 --dataset cifar10 --resize 64 --backend cupy
     python -m minicnn summary resnet18 --input-shape 3 64 64      # look before you train
 """
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import minicnn as mc  # noqa: E402
-from minicnn import models, recipes  # noqa: E402
+import minicnn as mc
+from minicnn import cli, models
 
 CHANNELS = {"fashion-mnist": 1, "mnist": 1, "cifar10": 3}
 NATIVE_SIDE = {"fashion-mnist": 28, "mnist": 28, "cifar10": 32}
 
 
-def build_model(name, in_channels, side):
+def model_arguments(name, in_channels, side):
     kwargs = {"num_classes": 10, "in_channels": in_channels}
     accepted = models.model_arguments(name)
     if "input_size" in accepted:
         kwargs["input_size"] = side
     if "aux_logits" in accepted:
         kwargs["aux_logits"] = False
-    return models.get_model(name, **kwargs)
+    return kwargs
+
+
+def build_model(name, in_channels, side):
+    return models.get_model(name, **model_arguments(name, in_channels, side))
 
 
 def main(argv=None):
-    parser = recipes.base_parser(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=1e-3)
+    parser = cli.training_parser(__doc__.splitlines()[0], epochs=10, batch_size=128, lr=1e-3, resize=None)
     parser.add_argument("--model", choices=models.list_models(), required=True, metavar="MODEL",
                         help="one of: " + ", ".join(models.list_models()))
-    args = parser.parse_args(argv)
-    recipes.positive(parser, args, "epochs", "batch-size", "lr", "resize")
+    args = cli.parse(parser, argv)
     side = args.resize or models.default_input_shape(args.model)[1]
-    args.out = args.out or recipes.default_out(f"{args.model}_{args.dataset}")
     mc.manual_seed(args.seed)
+    model_args = model_arguments(args.model, CHANNELS[args.dataset], side)
     try:
-        model = build_model(args.model, CHANNELS[args.dataset], side)
+        model = models.get_model(args.model, **model_args)
         mc.summary(model, (CHANNELS[args.dataset], side, side))        # fails early on a size the model cannot take
     except ValueError as err:
         parser.error(f"{args.model} at {side}x{side}: {err}")
@@ -49,8 +47,9 @@ def main(argv=None):
     if side != NATIVE_SIDE[args.dataset]:
         from minicnn.data import transforms
         transform = transforms.Resize(side)
-    recipes.run(args, model, train_transform=transform, test_transform=transform)
+    return cli.run(args, model, f"{args.model}_{args.dataset}", model_name=args.model, model_args=model_args,
+                   train_transform=transform, test_transform=transform)
 
 
 if __name__ == "__main__":
-    recipes.main_guard(main)
+    cli.main_guard(main)

@@ -2,19 +2,13 @@
 
     python examples/training_curves.py --checkpoint runs/alexnet_fashionmnist/last.npz --out curves.png
 """
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), HERE]
-
-from minicnn import viz  # noqa: E402
-from minicnn.checkpoint import load_checkpoint  # noqa: E402
-from _study import parser  # noqa: E402
+from minicnn import viz
+from minicnn.checkpoint import load_checkpoint
+from minicnn.cli import main_guard, study_parser
 
 
 def main(argv=None):
-    p = parser(__doc__, __file__)
+    p = study_parser(__doc__, __file__)
     p.add_argument("--checkpoint", required=True, help="a .npz written by the trainer")
     p.add_argument("--out", default="curves.png", help="PNG to write")
     args = p.parse_args(argv)
@@ -28,5 +22,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minicnn.recipes import main_guard
     main_guard(main)

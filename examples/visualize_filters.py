@@ -3,19 +3,13 @@ like Figure 3 of the AlexNet paper (96 kernels of 11x11x3 learned on ImageNet).
 
     python examples/visualize_filters.py --checkpoint runs/alexnet_fashionmnist/last.npz --out filters.png
 """
-import os
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), HERE]
-
-from minicnn import viz  # noqa: E402
-from minicnn.checkpoint import load_checkpoint  # noqa: E402
-from _study import parser  # noqa: E402
+from minicnn import viz
+from minicnn.checkpoint import load_checkpoint
+from minicnn.cli import main_guard, study_parser
 
 
 def build_parser():
-    p = parser(__doc__, __file__)
+    p = study_parser(__doc__, __file__)
     p.add_argument("--checkpoint", required=True, help="a .npz written by the trainer")
     p.add_argument("--out", default="filters.png", help="PNG to write")
     p.add_argument("--layer", default=None, help="state_dict key of the conv weight (default: the first one)")
@@ -43,5 +37,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from minicnn.recipes import main_guard
     main_guard(main)

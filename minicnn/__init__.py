@@ -13,3 +13,10 @@ __version__ = "0.1.0"
 from . import models
 from .summary import Summary, summary
 from . import amp
+# PyTorch's names: factories (mc.tensor, mc.zeros, ...) and dtypes (mc.float32, ...). The
+# function mc.tensor shadows the submodule's attribute; `from minicnn.tensor import Tensor` still works.
+from .dtypes import (bool, double, float16, float32, float64, half, int8, int32, int64,  # noqa: A004
+                     long, uint8)
+from .factories import (abs, arange, cat, eye, exp, full, log, matmul, maximum, normal,  # noqa: A004
+                        ones, ones_like, rand, randint, randn, sqrt, stack, tensor, where, zeros,
+                        zeros_like)

@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from .backend import get_array_module
+from .versions import check_saved_versions, record_saved_versions
 
 _state = threading.local()
 
@@ -73,6 +74,7 @@ class Function:
                 y.creator, y.output_index, y.requires_grad = self, i, True
                 y.generation = self.generation + 1
             self.inputs = inputs
+            record_saved_versions(self, inputs)  # so backward can refuse inputs changed in place
             self.outputs = [weakref.ref(y) for y in outputs]
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
         return outputs[0] if single else tuple(outputs)
@@ -127,6 +129,7 @@ def run_backward(root, grad, retain_graph=False):
                 xp = get_array_module(f.inputs[0])
                 gy = xp.zeros(shape, dtype=dtype)
             gys.append(gy)
+        check_saved_versions(f)
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)

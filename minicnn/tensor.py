@@ -1,20 +1,27 @@
-"""Tensor: an array (NumPy or CuPy) plus the bookkeeping autograd needs."""
+"""Tensor: an array (NumPy or CuPy) plus the bookkeeping autograd needs.
+
+``x.data`` is the raw backend array (not a Tensor, as it is in PyTorch): ops on it are
+plain NumPy/CuPy, outside autograd, and ``w.data -= lr * w.grad`` updates it in place.
+The methods mirror PyTorch (``x.sum(dim=0, keepdim=True)``, ``x.view(2, -1)``, ``x == y``
+elementwise) and NumPy (``axis=``, ``keepdims=``, ``x.size`` as the element count).
+"""
 import numbers
 
 import numpy as np
 
 from .backend import backend_module, get_array_module, is_cupy_array, to_device, to_numpy
+from .function import is_grad_enabled
+from .tensor_methods import TensorMethods, _dim_index, _reduce_args, _shape_args, _Size
+from .versions import VersionCounter
 
 
 def _is_array(a):
     return isinstance(a, np.ndarray) or is_cupy_array(a)
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """``data``: the array; ``grad``: a Tensor (or None) filled by ``backward``;
     ``creator``: the Function that made it (None for leaves)."""
-
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
@@ -26,6 +33,9 @@ class Tensor:
         elif not _is_array(data):
             raise TypeError(f"Tensor expects a NumPy/CuPy array, a number or a list; "
                             f"got {type(data).__name__}")
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor expects numbers (a bool, integer or floating dtype); "
+                            f"got dtype {data.dtype}")
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad; got dtype {data.dtype}")
         self.data = data
@@ -34,24 +44,34 @@ class Tensor:
         self.creator = None
         self.output_index = 0
         self.generation = 0
+        self._versions = VersionCounter()
 
     # --- array-like properties -------------------------------------------------
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    size = property(lambda self: _Size(self.data.size, self.data.shape))
     dtype = property(lambda self: self.data.dtype)
     is_leaf = property(lambda self: self.creator is None)
     T = property(lambda self: self.transpose())
 
     @property
     def device(self):
-        return "cupy" if is_cupy_array(self.data) else "numpy"
+        """"cpu" (NumPy) or "cuda" (CuPy), PyTorch's names; ``to()`` takes either spelling."""
+        return "cuda" if is_cupy_array(self.data) else "cpu"
+
+    @property
+    def _version(self):
+        return self._versions.value
+
+    def _bump_version(self):
+        """Record an in-place change of the data (see minicnn.versions)."""
+        self._versions.value += 1
 
     def __len__(self):
         return len(self.data)
 
     def __repr__(self):
-        body = np.array2string(to_numpy(self.data), precision=4, threshold=20, prefix="Tensor(")
+        body = np.array2string(to_numpy(self.data), precision=4, threshold=1000, prefix="Tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.dtype}{extra})"
 
@@ -81,28 +101,17 @@ class Tensor:
         self.grad = None
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data (and version counter), cut from the graph."""
+        out = Tensor(self.data)
+        out._versions = self._versions
+        return out
 
     def numpy(self):
         """The data as a NumPy array (copied from the GPU if needed)."""
         return to_numpy(self.data)
 
-    def item(self):
-        if self.size != 1:
-            raise ValueError(f"item() needs a tensor of one element; got shape {self.shape}")
-        return self.data.item()
-
     def tolist(self):
         return self.numpy().tolist()
-
-    def to(self, backend):
-        """A leaf copy of this tensor on ``backend`` ("numpy"/"cupy")."""
-        return Tensor(to_device(self.data, backend), requires_grad=self.requires_grad)
-
-    def argmax(self, axis=None):
-        xp = get_array_module(self.data)
-        return Tensor(xp.argmax(self.data, axis=axis))
 
     # --- operators (the math lives in minicnn.functional) ------------------------------
     def __add__(self, other): return _math.add(self, other)
@@ -118,34 +127,134 @@ class Tensor:
     def __neg__(self): return _math.neg(self)
     def __matmul__(self, other): return _math.matmul(self, other)
     def __rmatmul__(self, other): return _math.matmul(other, self)
-    def __getitem__(self, index): return _array.getitem(self, index)
+    def __getitem__(self, index): return _array.getitem(self, _raw_index(index))
+
+    def __setitem__(self, index, value):
+        """x[index] = value, in place (outside autograd: the value's graph is not recorded)."""
+        self._check_inplace("x[...] = value", value)
+        self.data[_raw_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump_version()
+
+    # In place: updates the data and bumps the version. In a graph (grad on, some operand
+    # requires grad) it works out of place instead, so that `y += x` keeps autograd right.
+    def __iadd__(self, other): return self._inplace(other, _math.add, "__iadd__")
+    def __isub__(self, other): return self._inplace(other, _math.sub, "__isub__")
+    def __imul__(self, other): return self._inplace(other, _math.mul, "__imul__")
+    def __itruediv__(self, other): return self._inplace(other, _math.div, "__itruediv__")
+
+    def _inplace(self, other, op, name):
+        if is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            if self.is_leaf and self.requires_grad:
+                self._check_inplace(name, other)
+            return op(self, other)
+        other = other.data if isinstance(other, Tensor) else other
+        get_array_module(self.data, other)
+        getattr(self.data, name)(other)
+        self._bump_version()
+        return self
+
+    def _check_inplace(self, what, value=None):
+        if not is_grad_enabled():
+            return
+        if self.requires_grad:
+            kind = "a leaf tensor that requires grad" if self.is_leaf else "a tensor that is part of a graph"
+            raise RuntimeError(f"{what}: in-place change of {kind} (shape {self.shape}); autograd does not "
+                               f"record it. For parameter updates wrap it in `with minicnn.no_grad():` "
+                               f"or update w.data; in a model, compute a new tensor (mc.where, mc.cat)")
+        if getattr(value, "requires_grad", False):
+            raise RuntimeError(f"{what}: the value requires grad, but an in-place write records no graph; "
+                               f"build the result with mc.stack/mc.cat/mc.where, or write value.detach()")
+
+    # --- comparisons: elementwise, bool tensors (as PyTorch); hashing stays by identity ---------
+    __hash__ = object.__hash__
 
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not (_is_array(other) or isinstance(other, (numbers.Number, np.generic, list, tuple))):
+            return NotImplemented
+        get_array_module(self.data, other)
         return Tensor(op(self.data, other))
 
+    def __eq__(self, other): return self._compare(other, lambda a, b: a == b)
+    def __ne__(self, other): return self._compare(other, lambda a, b: a != b)
     def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
     def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
     def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
     def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
 
+    # --- NumPy interplay: `ndarray <op> Tensor` is a Tensor op; `ndarray -= Tensor` an array update ---
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            return NotImplemented
+        if "out" in kwargs:  # w.data -= lr * w.grad, w.data[:] -= ...: raw arrays, outside autograd
+            raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            out = tuple(o.data if isinstance(o, Tensor) else o for o in kwargs.pop("out"))
+            result = ufunc(*raw, out=out, **kwargs)
+            return result
+        names = _UFUNC_METHODS.get(ufunc)
+        if kwargs or names is None or len(inputs) != 2:
+            return NotImplemented
+        return getattr(self, names[0])(inputs[1]) if inputs[0] is self else getattr(self, names[1])(inputs[0])
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    @staticmethod
+    def _new(array, requires_grad=False):
+        return Tensor(array, requires_grad=requires_grad)
+
+    _leaf = _new
+
     def reshape(self, *shape):
-        return _array.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+        return _array.reshape(self, _shape_args(shape))
 
     def transpose(self, *axes):
         return _array.transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
 
-    def flatten(self, start_dim=0):
-        return self.reshape(self.shape[:start_dim] + (-1,))
+    def flatten(self, start_dim=0, end_dim=-1):
+        start, end = _dim_index("flatten", start_dim, self.ndim), _dim_index("flatten", end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
+                             f"for a tensor of shape {self.shape}")
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:]) if self.ndim else self.reshape(1)
 
-    def sum(self, axis=None, keepdims=False): return _math.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return _math.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return _math.max(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        return _math.sum(self, *_reduce_args("sum", axis, keepdims, dim, keepdim))
+
+    def mean(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        return _math.mean(self, *_reduce_args("mean", axis, keepdims, dim, keepdim))
+
+    def max(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        return _math.max(self, *_reduce_args("max", axis, keepdims, dim, keepdim))
+
+    def min(self, axis=None, keepdims=False, dim=None, keepdim=None):
+        return -_math.max(-self, *_reduce_args("min", axis, keepdims, dim, keepdim))
+
     def exp(self): return _math.exp(self)
     def log(self): return _math.log(self)
     def sqrt(self): return _math.sqrt(self)
+    def abs(self): return _select.abs(self)
     def clip(self, lo=None, hi=None): return _math.clip(self, lo, hi)
     def astype(self, dtype): return _math.cast(self, dtype)
+
+
+_UFUNC_METHODS = {  # ufunc -> (method when the Tensor is on the left, on the right)
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.power: ("__pow__", "__rpow__"), np.matmul: ("__matmul__", "__rmatmul__"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+    np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+    np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__"),
+}
+
+
+def _raw_index(index):
+    """An index with Tensors (masks, integer arrays) replaced by their arrays."""
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
 
 
 def as_tensor(x, like=None, op="op"):
@@ -164,4 +273,4 @@ def as_tensor(x, like=None, op="op"):
     raise TypeError(f"{op}: expected a Tensor, a NumPy/CuPy array or a number; got {type(x).__name__}")
 
 
-from .functional import array as _array, math as _math  # noqa: E402  (operators need the ops)
+from .functional import array as _array, math as _math, select as _select  # noqa: E402  (operators need the ops)

@@ -4,6 +4,8 @@ The tarball holds ``cifar-10-batches-py/{data_batch_1..5, test_batch, batches.me
 pickled dict with b"data" (10000, 3072) uint8 (R, G, B planes of 32x32) and b"labels". It is
 read straight from the tarball (or from an extracted ``cifar-10-batches-py`` directory), with
 an unpickler that admits only NumPy arrays and plain containers: a tampered file cannot run code.
+The tarball is checked against its published MD5, the batches of an extracted folder against
+theirs (minicnn.data.identity).
 """
 import io
 import os
@@ -14,6 +16,7 @@ import numpy as np
 
 from .datasets import ArrayDataset
 from .download import check_digest, download_dir, fetch, search_dirs
+from .identity import MD5, check_identity
 
 _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
@@ -85,10 +88,17 @@ class CIFAR10(ArrayDataset):
         return None
 
     def _reader(self, source, batches):
-        if os.path.isdir(source):
+        if os.path.isdir(source):   # an extracted folder: each batch against its published MD5
             def read(batch):
-                with open(os.path.join(source, batch), "rb") as f:
-                    return f.read()
+                path = os.path.join(source, batch)
+                if not os.path.isfile(path):
+                    raise FileNotFoundError(f"CIFAR10: {source} lacks {batch}")
+                with open(path, "rb") as f:
+                    raw = f.read()
+                check_identity(raw, "CIFAR-10", batch, path, self.verify, MD5["CIFAR-10"].get(batch), "md5",
+                               hint="Delete the folder and run CIFAR10(download=True), or pass verify=False "
+                                    "(--no-verify) to use it anyway.")
+                return raw
             return read
         if self.verify:
             check_digest(source, self.md5, "md5", source,
@@ -105,6 +115,12 @@ class CIFAR10(ArrayDataset):
         return read
 
     def _missing_message(self, root):
+        if root is not None:   # an explicit root is the only place looked in
+            places = ", ".join(d for d, _ in search_dirs(self.name, root, "CIFAR10"))
+            return (f"CIFAR10: {os.fspath(root)} lacks {self.filename} (or an extracted {self.folder}/); looked in "
+                    f"{places}. A root given explicitly is the only place looked in: put the files there, pass "
+                    f"download=True (--download) to fetch them into it, or leave root (--data-dir) unset to "
+                    f"search $MINICNN_DATA, ~/.cache/minicnn and /usr/share/datasets")
         places = "\n".join(f"  {d}  ({why})" for d, why in search_dirs(self.name, root, "CIFAR10"))
         return (f"CIFAR10: {self.filename} (or an extracted {self.folder}/) not found. Searched:\n{places}\n"
                 f"Get it with one of:\n  CIFAR10(..., download=True)   fetches it into "

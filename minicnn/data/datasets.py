@@ -11,7 +11,8 @@ import os
 import numpy as np
 
 from ..backend import backend_module, to_device
-from .download import check_digest, download_dir, fetch, search_dirs
+from .download import download_dir, fetch, search_dirs
+from .identity import SHA256, check_identity
 from .idx import parse_idx, read_bytes
 from .transforms import apply_transform
 
@@ -21,7 +22,10 @@ class ArrayDataset:
 
     def __init__(self, data, targets, transform=None, classes=None):
         data, targets = np.asarray(data), np.asarray(targets)
-        if data.ndim not in (3, 4) or len(data) != len(targets):
+        if targets.dtype.kind not in "iu":
+            raise TypeError(f"{type(self).__name__}: expected integer class labels, got labels of dtype "
+                            f"{targets.dtype} (convert them with labels.astype(int) if they are whole numbers)")
+        if data.ndim not in (3, 4) or targets.ndim != 1 or len(data) != len(targets):
             raise ValueError(f"{type(self).__name__}: expected images (N, H, W) or (N, C, H, W) and N labels, "
                              f"got images {data.shape} and labels {targets.shape}")
         self.data, self.targets = data, targets.astype(np.int64)
@@ -51,6 +55,7 @@ class ArrayDataset:
         return x, y
 
     def __getitem__(self, index):
+        _check_index(type(self).__name__, index)
         if not -len(self) <= index < len(self):
             raise IndexError(f"{type(self).__name__}: index {index} out of range for {len(self)} samples")
         x, y = self.get_batch(np.array([index % len(self)]), np)
@@ -60,12 +65,20 @@ class ArrayDataset:
         return f"{type(self).__name__}(n={len(self)}, image={self.images(np.array([0])).shape[1:]})"
 
 
+def _check_index(name, index):
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{name}: index must be an int, got {index!r} ({type(index).__name__})")
+
+
 class Subset:
     """The samples ``indices`` of ``dataset`` (keeps the DataLoader's whole-batch fast path)."""
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64)
+        indices = np.asarray(indices)
+        if indices.size and indices.dtype.kind not in "iu":
+            raise TypeError(f"Subset: indices must be integers, got dtype {indices.dtype}")
+        self.indices = indices.astype(np.int64).reshape(-1)
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= len(dataset)):
             raise IndexError(f"Subset: indices must lie in [0, {len(dataset)}), got "
                              f"[{self.indices.min()}, {self.indices.max()}]")
@@ -77,6 +90,7 @@ class Subset:
         return len(self.indices)
 
     def __getitem__(self, i):
+        _check_index("Subset", i)
         return self.dataset[int(self.indices[i])]
 
 
@@ -84,6 +98,7 @@ class IDXDataset(ArrayDataset):
     """Base of MNIST-style datasets: an image IDX file and a label IDX file per split."""
 
     name = None                 # directory name: ~/.cache/minicnn/<name>, /usr/share/datasets/<name>
+    title = None                # the dataset's name in messages and in minicnn.data.identity
     files = {}                  # split -> (images file, labels file), unzipped names
     mirrors = []                # base URLs tried in order by download=True
     md5s = {}                   # .gz name -> MD5 of the published .gz (checked after download)
@@ -125,16 +140,23 @@ class IDXDataset(ArrayDataset):
     def _load(self, path):
         raw = read_bytes(path)
         stem = os.path.basename(path)[:-3] if path.endswith(".gz") else os.path.basename(path)
-        expected = self.checksums.get(stem)
-        if self.verify and expected is not None:
-            check_digest(raw, expected, "sha256", path + " (unzipped)",
-                         f"Delete it and run {type(self).__name__}(download=True)"
-                         + (f", or reinstall it ({self.install_hint} --reinstall)" if self.install_hint else "")
-                         + ", or pass verify=False to use it anyway.")
+        check_identity(raw, self.title, stem, path + " (unzipped)", self.verify, expected=self.checksums.get(stem),
+                       hint=f"Delete it and run {type(self).__name__}(download=True)"
+                            + (f", or reinstall it ({self.install_hint} --reinstall)" if self.install_hint else "")
+                            + ", or pass verify=False (--no-verify) to use it anyway.")
         return parse_idx(raw, path)
 
     def _missing_message(self, split, names, root):
         cls = type(self).__name__
+        if root is not None:   # an explicit root is the only place looked in
+            root = os.path.expanduser(os.fspath(root))
+            missing = [n + "[.gz]" for n in names
+                       if not any(os.path.isfile(os.path.join(root, n + ext)) for ext in (".gz", ""))]
+            others = ", ".join(d for d, _ in search_dirs(self.name, root, cls)[1:])
+            return (f"{cls} {split} split: {root} lacks {' and '.join(missing)} (also looked in {others}). "
+                    f"A root given explicitly is the only place looked in: put the files there, pass "
+                    f"download=True (--download) to fetch them into it, or leave root (--data-dir) unset to "
+                    f"search $MINICNN_DATA, ~/.cache/minicnn and /usr/share/datasets")
         places = "\n".join(f"  {d}  ({why})" for d, why in search_dirs(self.name, root, cls))
         how = [f"  {cls}(..., download=True)   fetches them into {download_dir(self.name, root)}"]
         if self.install_hint:
@@ -149,6 +171,7 @@ class FashionMNIST(IDXDataset):
     ``.data`` uint8 (N, 28, 28), ``.targets`` int64 (N,), ``ds[i]`` -> ((1, 28, 28) float32, label)."""
 
     name = "fashion-mnist"
+    title = "Fashion-MNIST"
     files = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
     mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -158,27 +181,25 @@ class FashionMNIST(IDXDataset):
             "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}
     # of the unzipped bytes: Debian's dataset-fashion-mnist repacks the .gz files
-    checksums = {"train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-                 "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-                 "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-                 "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}
+    checksums = SHA256["Fashion-MNIST"]
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                "Ankle boot"]
     install_hint = "apt-get install dataset-fashion-mnist"
 
 
 class MNIST(IDXDataset):
-    """LeCun's MNIST digits, the same layout as FashionMNIST. The .gz MD5s are torchvision's;
-    files found on disk are checked for their IDX structure only."""
+    """LeCun's MNIST digits, the same layout as FashionMNIST. The .gz MD5s are torchvision's
+    (checked after a download); files on disk are checked by the SHA-256 of their unzipped bytes."""
 
     name = "mnist"
+    title = "MNIST"
     files = FashionMNIST.files
     mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
     md5s = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
-    checksums = {}
+    checksums = SHA256["MNIST"]
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
                "8 - eight", "9 - nine"]
 

@@ -1,12 +1,13 @@
 """Finding dataset files on disk, fetching them, and checking their digests.
 
-Search order for dataset ``<name>`` ("fashion-mnist", "mnist", "cifar-10"):
+An explicit ``root`` is the only place looked in (the directory itself, then ``root/<name>``,
+then torchvision's ``root/<ClassName>/raw``): files missing there are an error, never a
+silent fall-back to another copy. Without a root, the search order for dataset ``<name>``
+("fashion-mnist", "mnist", "cifar-10") is:
 
-1. the explicit ``root`` (the directory itself, then ``root/<name>``, then torchvision's
-   ``root/<ClassName>/raw``),
-2. ``$MINICNN_DATA/<name>``, then ``$MINICNN_DATA`` itself,
-3. ``~/.cache/minicnn/<name>`` (where ``download=True`` writes when no root is given),
-4. ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist`` package).
+1. ``$MINICNN_DATA/<name>``, then ``$MINICNN_DATA`` itself,
+2. ``~/.cache/minicnn/<name>`` (where ``download=True`` writes when no root is given),
+3. ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist`` package).
 
 Downloads stream through ``urlopen`` with a tqdm bar into a temporary file in the target
 directory, are checked against the upstream MD5, and only then renamed into place
@@ -27,13 +28,14 @@ class ChecksumError(ValueError):
 
 
 def search_dirs(name, root=None, class_name=None):
-    """[(directory, why)] in search order (see the module docstring); duplicates removed."""
+    """[(directory, why)] in search order (see the module docstring): only root's when it is given."""
     dirs = []
     if root is not None:
         root = os.path.expanduser(os.fspath(root))
         dirs += [(root, "root"), (os.path.join(root, name), "root")]
         if class_name:
             dirs.append((os.path.join(root, class_name, "raw"), "root, torchvision layout"))
+        return dirs
     env = os.environ.get("MINICNN_DATA")
     if env:
         env = os.path.expanduser(env)

@@ -5,6 +5,7 @@ prod(sizes) items of the type. Type codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x
 0x0D float32, 0x0E float64. ``read_idx`` checks all of it, including the exact file size.
 """
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -46,7 +47,7 @@ def parse_idx(raw, path="<bytes>"):
                          f"dimensions, got {len(raw)}")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = IDX_TYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize   # Python ints: 4 sizes of 2**32 - 1 do not overflow
     if len(raw) != expected:
         what = "x".join(str(s) for s in shape) + f" {dtype.newbyteorder('=').name}"
         raise ValueError(f"{path}: expected {expected} bytes for {what}, got {len(raw)}"

@@ -38,13 +38,19 @@ def _check_batch(name, x):
         raise ValueError(f"{name}: expected a batch (N, C, H, W), got shape {getattr(x, 'shape', type(x).__name__)}")
 
 
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _pair(name, size):
-    if isinstance(size, int):
-        size = (size, size)
-    size = tuple(size)
-    if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
-        raise ValueError(f"{name}: expected size as a positive int or (h, w), got {size!r}")
-    return size
+    """(h, w) from a positive int or a pair of them: TypeError for a non-int, ValueError for a bad value."""
+    pair = (size, size) if _is_int(size) else size
+    if not isinstance(pair, (tuple, list)) or not all(_is_int(s) for s in pair):
+        raise TypeError(f"{name}: expected size as a positive int or (h, w) of ints, got {size!r} "
+                        f"({type(size).__name__})")
+    if len(pair) != 2 or min(pair) <= 0:
+        raise ValueError(f"{name}: expected size as a positive int or (h, w), got {tuple(pair)!r}")
+    return tuple(int(s) for s in pair)
 
 
 class Compose(Transform):
@@ -80,9 +86,7 @@ class Resize(Transform):
     y = A_h @ x @ A_w^T with the two small interpolation matrices: separable and matmul-fast."""
 
     def __init__(self, size):
-        self.size = size if isinstance(size, int) else _pair("Resize", size)
-        if isinstance(size, int) and size <= 0:
-            raise ValueError(f"Resize: expected a positive size, got {size}")
+        self.size = int(size) if _is_int(size) and size > 0 else _pair("Resize", size)
         self._cache = {}
 
     def output_size(self, h, w):

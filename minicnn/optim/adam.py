@@ -66,3 +66,4 @@ class Adam(Optimizer):
                 denom /= bias_correction2_sqrt
                 denom += xp_cast(group["eps"])
                 w -= step_size * m / denom
+                p._bump_version()  # an in-place change: a graph that saved p refuses backward

@@ -67,6 +67,7 @@ class SGD(Optimizer):
                     self._paper_step(p, g, group)
                 else:
                     self._pytorch_step(p, g, group)
+                p._bump_version()  # an in-place change: a graph that saved p refuses backward
 
     def _pytorch_step(self, p, g, group):
         w = p.data

@@ -59,7 +59,7 @@ def test_extracted_folder_is_found_too(isolated_dirs):
     make_tarball(isolated_dirs / "t.tar.gz")
     with tarfile.open(isolated_dirs / "t.tar.gz") as tar:
         tar.extractall(root, filter="data")
-    assert len(CIFAR10(train=False)) == 3
+    assert len(CIFAR10(train=False, verify=False)) == 3
 
 
 def test_tarball_md5_is_verified(isolated_dirs, monkeypatch):
@@ -86,10 +86,21 @@ def test_pickles_that_would_run_code_are_refused(isolated_dirs):
 
 def test_missing_cifar_lists_places_and_download(isolated_dirs):
     with pytest.raises(FileNotFoundError) as info:
-        CIFAR10(root=isolated_dirs / "nowhere")
+        CIFAR10()
     message = str(info.value)
-    assert str(isolated_dirs / "nowhere") in message and str(isolated_dirs / "system" / "cifar-10") in message
+    assert str(isolated_dirs / "cache" / "cifar-10") in message and str(isolated_dirs / "system" / "cifar-10") in message
     assert "download=True" in message and "cifar-10-python.tar.gz" in message
+
+
+def test_an_explicit_root_without_cifar_is_the_only_place_named(isolated_dirs):
+    make_tarball(isolated_dirs / "t.tar.gz")
+    (isolated_dirs / "cache" / "cifar-10").mkdir(parents=True)
+    make_tarball(isolated_dirs / "cache" / "cifar-10" / CIFAR10.filename)   # never used when a root is given
+    with pytest.raises(FileNotFoundError) as info:
+        CIFAR10(root=isolated_dirs / "nowhere", verify=False)
+    message = str(info.value)
+    assert f"{isolated_dirs / 'nowhere'} lacks cifar-10-python.tar.gz" in message
+    assert str(isolated_dirs / "cache") not in message and "\n" not in message
 
 
 def test_download_writes_verified_tarball(isolated_dirs, monkeypatch):

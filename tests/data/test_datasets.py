@@ -51,8 +51,9 @@ def test_search_order_root_then_env_then_cache_then_system(isolated_dirs, monkey
     monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
     assert len(FashionMNIST(verify=False)) == 3
     assert len(FashionMNIST(root=isolated_dirs / "root", verify=False)) == 4
-    # a root without the files falls through to the other places
-    assert len(FashionMNIST(root=isolated_dirs / "empty", verify=False)) == 3
+    # a root without the files is an error: never a silent fall-back to another copy
+    with pytest.raises(FileNotFoundError):
+        FashionMNIST(root=isolated_dirs / "empty", verify=False)
     monkeypatch.delenv("MINICNN_DATA")
     (isolated_dirs / "cache" / "fashion-mnist" / "train-images-idx3-ubyte.gz").unlink()
     assert len(FashionMNIST(verify=False)) == 1
@@ -64,15 +65,28 @@ def test_env_dir_may_hold_the_files_directly_and_mnist_uses_its_own_name(isolate
     monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
     assert len(FashionMNIST(verify=False)) == 5
     monkeypatch.delenv("MINICNN_DATA")
-    assert len(MNIST()) == 7
+    assert len(MNIST(verify=False)) == 7
+
+
+def test_an_explicit_root_without_the_files_names_it_and_the_missing_files(isolated_dirs, monkeypatch):
+    monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
+    write_split(isolated_dirs / "env" / "fashion-mnist")            # never used when a root is given
+    (isolated_dirs / "root").mkdir()
+    write_idx(isolated_dirs / "root" / "train-labels-idx1-ubyte", np.zeros(6, np.uint8))
+    with pytest.raises(FileNotFoundError) as info:
+        FashionMNIST(root=isolated_dirs / "root", verify=False)
+    message = str(info.value)
+    assert f"{isolated_dirs / 'root'} lacks train-images-idx3-ubyte[.gz] (also looked in" in message
+    assert "train-labels" not in message.split("(also")[0] and str(isolated_dirs / "env") not in message
+    assert "download=True" in message and "\n" not in message
 
 
 def test_missing_dataset_lists_every_place_and_how_to_get_it(isolated_dirs, monkeypatch):
     monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        FashionMNIST(root=isolated_dirs / "root")
+        FashionMNIST()
     message = str(info.value)
-    for place in [isolated_dirs / "root", isolated_dirs / "env" / "fashion-mnist",
+    for place in [isolated_dirs / "env" / "fashion-mnist",
                   isolated_dirs / "cache" / "fashion-mnist", isolated_dirs / "system" / "fashion-mnist"]:
         assert str(place) in message
     assert "apt-get install dataset-fashion-mnist" in message
@@ -172,7 +186,7 @@ def test_download_goes_to_root_when_given(isolated_dirs, monkeypatch):
     files, log = gz_files(), []
     monkeypatch.setattr(download, "urlopen", serve(files, log))
     monkeypatch.setattr(MNIST, "md5s", md5s(files))
-    ds = MNIST(root=isolated_dirs / "r", train=False, download=True)
+    ds = MNIST(root=isolated_dirs / "r", train=False, download=True, verify=False)
     assert len(ds) == 2 and (isolated_dirs / "r" / "t10k-labels-idx1-ubyte.gz").exists()
     assert all(u.startswith(MNIST.mirrors[0]) for u in log)
 

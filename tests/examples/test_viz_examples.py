@@ -4,14 +4,13 @@ import gzip
 import importlib.util
 import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minicnn as mc
+from tests.examples._run import run_example
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -74,8 +73,7 @@ def model_args(root, checkpoint):
 
 @pytest.mark.parametrize("name", STUDY)
 def test_example_help_runs_as_a_script(name):
-    result = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--help"], capture_output=True,
-                            text=True, cwd=str(ROOT), timeout=120)
+    result = run_example(f"{name}.py", "--help")
     assert result.returncode == 0, result.stderr
     assert "--checkpoint" in result.stdout and "--out" in result.stdout
 

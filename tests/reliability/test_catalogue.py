@@ -341,14 +341,23 @@ def test_a_wrong_checksum_names_path_both_digests_and_how_to_refetch(isolated_di
 def test_a_missing_dataset_lists_every_place_searched_and_how_to_get_it(isolated_dirs, monkeypatch):
     monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        FashionMNIST(root=isolated_dirs / "root", train=False)
+        FashionMNIST(train=False)
     message = str(info.value)
     assert "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz] not found" in message
     searched = message.split("Searched:")[1].split("Get them")[0]
-    for place in ["root", "root/fashion-mnist", "env/fashion-mnist", "env", "cache/fashion-mnist",
-                  "system/fashion-mnist"]:
+    for place in ["env/fashion-mnist", "env", "cache/fashion-mnist", "system/fashion-mnist"]:
         assert str(isolated_dirs / place) in searched, place
     assert "download=True" in message and "MINICNN_DATA" in message
+
+
+def test_a_dataset_missing_from_an_explicit_root_names_only_that_root_and_the_missing_files(isolated_dirs, monkeypatch):
+    monkeypatch.setenv("MINICNN_DATA", str(isolated_dirs / "env"))
+    with pytest.raises(FileNotFoundError) as info:
+        FashionMNIST(root=isolated_dirs / "root", train=False)
+    message = str(info.value)
+    assert (f"FashionMNIST test split: {isolated_dirs / 'root'} lacks t10k-images-idx3-ubyte[.gz] and "
+            f"t10k-labels-idx1-ubyte[.gz] (also looked in {isolated_dirs / 'root' / 'fashion-mnist'}") in message
+    assert str(isolated_dirs / "env") not in message and "download=True" in message
 
 
 # --- 16. a truncated or foreign checkpoint -----------------------------------------------------
@@ -382,7 +391,7 @@ def test_a_checkpoint_of_another_model_names_every_mismatch_on_resume(tmp_path):
     save_checkpoint(tmp_path / "last.npz", nn.Sequential(nn.Flatten(), nn.Linear(4, 3)), epoch=1, step=0,
                     rng=mc.get_rng_state(), history={})
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5))
-    loader = DataLoader(ArrayDataset(np.zeros((4, 1, 2, 2), np.float32), np.zeros(4)), batch_size=2)
+    loader = DataLoader(ArrayDataset(np.zeros((4, 1, 2, 2), np.float32), np.zeros(4, int)), batch_size=2)
     with pytest.raises(ValueError, match=r"1.weight: expected shape \(5, 4\), got \(3, 4\); 1.bias: expected "
                                          r"shape \(5,\), got \(3,\)"):
         fit(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=2, out_dir=tmp_path, resume=True,
@@ -411,14 +420,16 @@ def test_load_state_dict_lists_every_missing_unexpected_and_mismatched_key_in_on
 # --- 18. an unknown model name or backend on the command line -----------------------------------------
 
 def _cli(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    from tests.examples._run import example_env
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=example_env(), capture_output=True, text=True,
+                          timeout=120)
 
 
 def _training_examples():
-    """The example scripts built on recipes.base_parser (the ones with --backend)."""
+    """The example scripts built on cli.training_parser (the ones with --backend)."""
     folder = os.path.join(ROOT, "examples")
     return sorted(f"examples/{name}" for name in os.listdir(folder)
-                  if name.endswith(".py") and "base_parser" in open(os.path.join(folder, name)).read())
+                  if name.endswith(".py") and "training_parser" in open(os.path.join(folder, name)).read())
 
 
 EXAMPLES = _training_examples()
@@ -437,8 +448,8 @@ def test_an_unknown_backend_on_an_example_command_line_is_an_argparse_error_list
     ("--optimizer", "rmsprop", ["adam", "sgd"]),
 ])
 def test_other_unknown_choices_of_the_shared_parser_list_the_choices(capsys, option, value, choices):
-    from minicnn import recipes
-    parser = recipes.base_parser("test", epochs=1, batch_size=2, lr=0.1)
+    from minicnn import cli
+    parser = cli.training_parser("test", epochs=1, batch_size=2, lr=0.1)
     with pytest.raises(SystemExit) as info:
         parser.parse_args([option, value])
     assert info.value.code == 2

@@ -127,16 +127,17 @@ def test_sigkill_while_a_save_is_in_progress_leaves_a_complete_checkpoint(tmp_pa
 def test_ctrl_c_in_an_example_saves_exits_130_with_a_hint_and_resume_finishes(tmp_path):
     """End to end through the command line: examples/mnist_cnn.py on tiny MNIST files."""
     from minicnn.data.idx import write_idx
+    from tests.examples._run import example_env
     rng = np.random.default_rng(0)
     data = tmp_path / "data" / "mnist"
     data.mkdir(parents=True)
     for prefix, n in (("train", 48), ("t10k", 16)):
         write_idx(data / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
         write_idx(data / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
-    env = dict(os.environ, MINICNN_DATA=str(tmp_path / "data"))
+    env = example_env(MINICNN_DATA=tmp_path / "data")
     out = tmp_path / "run"
     command = [sys.executable, "examples/mnist_cnn.py", "--dataset", "mnist", "--batch-size", "8", "--out", str(out),
-               "--no-progress"]
+               "--no-progress", "--no-verify"]
     proc = subprocess.Popen(command + ["--epochs", "200"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
