@@ -124,3 +124,12 @@ def test_resnet_block_with_inplace_ops_matches_the_out_of_place_block():
 def _out_of_place_block(block, x):
     out = block.relu(block.bn1(block.conv1(x)))
     return block.relu(block.bn2(block.conv2(out)) + x)
+
+
+def test_captured_conv_maps_are_not_rectified_by_the_inplace_relu_after_them():
+    from minicnn import viz
+    mc.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(inplace=True))
+    x = np.random.default_rng(3).standard_normal((1, 1, 6, 6)).astype(np.float32)
+    maps = viz.capture_activations(model, x)["0"]
+    assert (maps < 0).any()
