@@ -133,3 +133,19 @@ def test_captured_conv_maps_are_not_rectified_by_the_inplace_relu_after_them():
     x = np.random.default_rng(3).standard_normal((1, 1, 6, 6)).astype(np.float32)
     maps = viz.capture_activations(model, x)["0"]
     assert (maps < 0).any()
+
+
+def test_alexnet_style_stack_with_inplace_relus_matches_the_out_of_place_stack():
+    """conv - ReLU - max-pool - flatten - linear - ReLU - dropout-free linear, as the zoo uses it."""
+    rng = np.random.default_rng(4)
+    x = mc.Tensor(rng.standard_normal((2, 1, 8, 8)))
+    results = []
+    for inplace in (True, False):
+        mc.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(inplace=inplace), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(48, 5), nn.ReLU(inplace=inplace), nn.Linear(5, 2)).double()
+        y = model(x)
+        (y * y).sum().backward()
+        results.append([y.numpy()] + [p.grad.numpy() for p in model.parameters()])
+    for got, expected in zip(*results):
+        np.testing.assert_array_equal(got, expected)
