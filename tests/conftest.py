@@ -53,3 +53,11 @@ def impl(request):
     kernels.set_kernels(request.param)
     yield request.param
     kernels.set_kernels(previous)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what tests ran inside a subprocess (e.g. the CUDA simulator run) recorded about it."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "cuda simulator":
+                terminalreporter.write_line(f"{name}: {value}")

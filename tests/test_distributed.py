@@ -337,7 +337,6 @@ def test_two_ranks_on_gpus_end_with_the_weights_of_one_cpu_rank(tmp_path):
 
 @needs_mpi
 def test_trainer_on_two_ranks_keeps_ranks_identical_and_only_rank_0_writes(tmp_path):
-    pytest.importorskip("minicnn.data")
     rc, out, err, _ = mpirun("fit_two_ranks.py", tmp_path, timeout=120)
     assert rc == 0, err
     assert "FIT OK rank 0" in out and "FIT OK rank 1" in out

@@ -3,10 +3,9 @@
 Derivations and worked examples: docs/adam.md
 """
 import math
-from numbers import Number
 
 from ..backend import get_array_module
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_number
 
 
 class Adam(Optimizer):
@@ -22,21 +21,26 @@ class Adam(Optimizer):
     "exp_avg" (m) and "exp_avg_sq" (v).
     """
 
+    state_names = ("step", "exp_avg", "exp_avg_sq")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     def _check_hyperparameters(self, group):
         super()._check_hyperparameters(group)
         betas = group["betas"]
-        if len(betas) != 2 or not all(isinstance(b, Number) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: invalid betas={betas!r}; expected two numbers in [0, 1)")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: invalid betas={betas!r}; expected a pair (beta1, beta2) of numbers in [0, 1), "
+                            f"got {type(betas).__name__}")
+        for i, beta in enumerate(betas):
+            check_number("Adam", f"betas={tuple(betas)!r}: betas[{i}]", beta, "a number in [0, 1)",
+                         lambda v: 0 <= v < 1)
         group["betas"] = tuple(betas)
-        if not isinstance(group["eps"], Number) or group["eps"] < 0:
-            raise ValueError(f"Adam: invalid eps={group['eps']!r}; expected a number >= 0")
-        if not isinstance(group["weight_decay"], Number) or group["weight_decay"] < 0:
-            raise ValueError(f"Adam: invalid weight_decay={group['weight_decay']!r}; expected a number >= 0")
+        check_number("Adam", "eps", group["eps"], "a finite number >= 0", lambda v: v >= 0)
+        check_number("Adam", "weight_decay", group["weight_decay"], "a finite number >= 0", lambda v: v >= 0)
 
     def step(self):
+        self._check_grad_shapes()
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:

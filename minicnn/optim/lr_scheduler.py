@@ -7,9 +7,9 @@ checkpoint can store it next to the optimizer's.
 """
 import math
 from collections import Counter
-from numbers import Number
+from numbers import Integral
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_number
 
 
 class _SchedulerState:
@@ -64,8 +64,7 @@ class StepLR(LRScheduler):
     """lr = initial_lr * gamma ** (epoch // step_size): decay by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: invalid step_size={step_size!r}; expected an integer >= 1")
+        _check_int("StepLR", "step_size", step_size, 1)
         _check_gamma("StepLR", gamma)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -81,7 +80,7 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         milestones = list(milestones)
-        if not all(isinstance(m, int) and m >= 0 for m in milestones):
+        if not all(isinstance(m, Integral) and not isinstance(m, bool) and m >= 0 for m in milestones):
             raise ValueError(f"MultiStepLR: invalid milestones={milestones!r}; expected non-negative integers")
         _check_gamma("MultiStepLR", gamma)
         self.milestones, self.gamma = sorted(milestones), gamma
@@ -111,12 +110,12 @@ class ReduceLROnPlateau(_SchedulerState):
             raise ValueError(f"ReduceLROnPlateau: invalid mode={mode!r}; expected 'min' or 'max'")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau: invalid threshold_mode={threshold_mode!r}; expected 'rel' or 'abs'")
-        if not isinstance(factor, Number) or not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: invalid factor={factor!r}; expected a number in (0, 1)")
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"ReduceLROnPlateau: invalid patience={patience!r}; expected an integer >= 0")
-        if not isinstance(cooldown, int) or cooldown < 0:
-            raise ValueError(f"ReduceLROnPlateau: invalid cooldown={cooldown!r}; expected an integer >= 0")
+        name = "ReduceLROnPlateau"
+        check_number(name, "factor", factor, "a number in (0, 1)", lambda v: 0 < v < 1)
+        _check_int(name, "patience", patience, 0)
+        _check_int(name, "cooldown", cooldown, 0)
+        check_number(name, "threshold", threshold, "a finite number >= 0", lambda v: v >= 0)
+        check_number(name, "eps", eps, "a finite number >= 0", lambda v: v >= 0)
         groups = optimizer.param_groups
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(groups):
@@ -124,6 +123,8 @@ class ReduceLROnPlateau(_SchedulerState):
             min_lrs = list(min_lr)
         else:
             min_lrs = [min_lr] * len(groups)
+        for value in min_lrs:
+            check_number(name, "min_lr", value, "a finite number >= 0", lambda v: v >= 0)
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown = threshold, threshold_mode, cooldown
@@ -166,8 +167,14 @@ class ReduceLROnPlateau(_SchedulerState):
 
 
 def _check_gamma(name, gamma):
-    if not isinstance(gamma, Number) or gamma <= 0:
-        raise ValueError(f"{name}: invalid gamma={gamma!r}; expected a number > 0")
+    check_number(name, "gamma", gamma, "a finite number > 0", lambda v: v > 0)
+
+
+def _check_int(name, arg, value, low):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name}: invalid {arg}={value!r}; expected an integer >= {low}, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name}: invalid {arg}={value!r}; expected an integer >= {low}")
 
 
 def _plain(v):

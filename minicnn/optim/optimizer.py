@@ -13,7 +13,7 @@ where ``param_index`` counts the parameters over all groups in order. The arrays
 live buffers (as in PyTorch): save or copy them before the next ``step()``.
 """
 import math
-from numbers import Number
+from numbers import Real
 
 import numpy as np
 
@@ -22,16 +22,25 @@ from ..tensor import Tensor
 
 
 class Optimizer:
+    state_names = ()  # the per-parameter state entries a subclass keeps ("momentum_buffer", ...)
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # id(param) -> {name: array or number}
+        name = type(self).__name__
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params should be an iterable of Parameters "
+            raise TypeError(f"{name}: params should be an iterable of Parameters "
                             f"or of dicts, got a single {type(params).__name__}")
-        groups = list(params)
+        if callable(getattr(params, "parameters", None)):
+            raise TypeError(f"{name}: params should be an iterable of Parameters or of dicts, got a "
+                            f"{type(params).__name__} module; pass model.parameters()")
+        if isinstance(params, dict):
+            raise TypeError(f"{name}: params should be an iterable of Parameters or of dicts, got a "
+                            f"single dict; pass a list of param groups, [{{'params': ...}}]")
+        groups = _as_list(params, f"{name}: params should be an iterable of Parameters or of dicts")
         if len(groups) == 0:
-            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list; expected at least "
+            raise ValueError(f"{name}: optimizer got an empty parameter list; expected at least "
                              f"one Parameter (e.g. model.parameters() of a model with learnable layers)")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
@@ -42,8 +51,12 @@ class Optimizer:
         """Add a dict with "params" and optional hyper-parameters (the rest from the defaults)."""
         if not isinstance(group, dict):
             raise TypeError(f"{type(self).__name__}: a param group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{type(self).__name__}: a param group must have a 'params' entry (the "
+                             f"Parameters it holds), got a dict with keys {sorted(map(str, group))}")
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params = [params] if isinstance(params, Tensor) else _as_list(
+            params, f"{type(self).__name__}: a param group's 'params' should be an iterable of Parameters")
         if len(params) == 0:
             raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list in a param group; "
                              f"expected at least one Parameter")
@@ -65,10 +78,9 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_hyperparameters(self, group):
-        """Subclasses validate their hyper-parameters here (ValueError naming the value)."""
-        lr = group.get("lr")
-        if not isinstance(lr, Number) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r}; expected a number > 0")
+        """Subclasses validate their hyper-parameters here (TypeError for a non-number,
+        ValueError for a number out of range, NaN and inf included, naming the value)."""
+        check_number(type(self).__name__, "learning rate lr", group.get("lr"), "a number > 0", lambda v: v > 0)
 
     def zero_grad(self):
         """Drop every parameter's gradient (the next backward() starts from zero)."""
@@ -82,6 +94,14 @@ class Optimizer:
     # --- helpers for subclasses ---------------------------------------------------
     def _state_for(self, p):
         return self.state.setdefault(id(p), {})
+
+    def _check_grad_shapes(self):
+        """Before any update: every .grad has its parameter's shape (NumPy would broadcast
+        a (3,) gradient into a (2, 3) parameter without a word)."""
+        for index, p in enumerate(self._indexed_params()):
+            if p.grad is not None and tuple(p.grad.shape) != tuple(p.data.shape):
+                raise ValueError(f"{type(self).__name__}.step: parameter {index} has shape {tuple(p.data.shape)} "
+                                 f"but its .grad has shape {tuple(p.grad.shape)}; expected the same shape")
 
     @staticmethod
     def _grad_of(p):
@@ -120,23 +140,40 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore hyper-parameters and state (copied onto each parameter's backend and dtype).
-        Index keys may be ints or strings (as after a round trip through JSON or .npz)."""
-        name = type(self).__name__
-        saved_groups = state_dict["param_groups"]
+        Index keys may be ints or strings (as after a round trip through JSON or .npz).
+        Everything is checked before anything changes: a refused state_dict leaves the optimizer as it was."""
+        name = f"{type(self).__name__}.load_state_dict"
+        saved_groups, saved_state = _check_layout(name, state_dict)
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: expected {len(self.param_groups)} param groups, "
-                             f"got {len(saved_groups)}")
+            raise ValueError(f"{name}: expected {len(self.param_groups)} param groups, got {len(saved_groups)}")
+        new_groups = []
         for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(saved["params"]) != len(mine["params"]):
-                raise ValueError(f"{name}.load_state_dict: param group {i} has {len(mine['params'])} "
+                raise ValueError(f"{name}: param group {i} has {len(mine['params'])} "
                                  f"parameters here, the saved one has {len(saved['params'])}")
+            merged = dict(mine)
+            for k, v in saved.items():
+                if k != "params":
+                    merged[k] = tuple(v) if isinstance(mine.get(k), tuple) else _plain(v)
+            self._check_hyperparameters(merged)
+            new_groups.append(merged)
         params = self._indexed_params()
         new_state = {}
-        for key, entries in state_dict["state"].items():
-            index = int(key)
+        for key, entries in saved_state.items():
+            try:
+                index = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: state keys should be parameter indices, got {key!r}") from None
             if not 0 <= index < len(params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter index {index}, "
+                raise ValueError(f"{name}: state for parameter index {index}, "
                                  f"but there are only {len(params)} parameters")
+            if not isinstance(entries, dict):
+                raise TypeError(f"{name}: the state of parameter {index} should be a dict of buffers, "
+                                f"got {type(entries).__name__}")
+            unknown = sorted(set(map(str, entries)) - set(self.state_names))
+            if unknown:
+                raise ValueError(f"{name}: state of parameter {index} has {unknown}; expected only "
+                                 f"{list(self.state_names)} (is it another optimizer's state_dict?)")
             p = params[index]
             restored = {}
             for k, v in entries.items():
@@ -145,15 +182,13 @@ class Optimizer:
                     restored[k] = v.item() if hasattr(v, "item") else v
                     continue
                 if tuple(np.shape(v)) != tuple(p.shape):
-                    raise ValueError(f"{name}.load_state_dict: state '{k}' of parameter {index}: "
+                    raise ValueError(f"{name}: state '{k}' of parameter {index}: "
                                      f"expected shape {p.shape}, got {tuple(np.shape(v))}")
                 xp = get_array_module(p.data)
                 restored[k] = xp.array(to_device(v, xp.__name__), dtype=p.data.dtype, copy=True)
             new_state[id(p)] = restored
-        for mine, saved in zip(self.param_groups, saved_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    mine[k] = tuple(v) if isinstance(mine.get(k), tuple) else _plain(v)
+        for mine, merged in zip(self.param_groups, new_groups):
+            mine.update(merged)
         self.state = new_state
 
     def __repr__(self):
@@ -169,3 +204,43 @@ class Optimizer:
 def _plain(v):
     """Python scalars from 0-d arrays (hyper-parameters read back from .npz)."""
     return v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v
+
+
+def check_number(owner, name, value, expected, in_range):
+    """TypeError unless ``value`` is a real number; ValueError if it is NaN, infinite or not ``in_range``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: invalid {name}={value!r}; expected {expected}, got {type(value).__name__}")
+    if not math.isfinite(value) or not in_range(value):
+        raise ValueError(f"{owner}: invalid {name}={value!r}; expected {expected}")
+
+
+def _as_list(items, what):
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError(f"{what}, got {type(items).__name__}") from None
+
+
+def _check_layout(name, state_dict):
+    """The two entries of an optimizer state_dict, checked for type and presence."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{name}: expected a dict with 'state' and 'param_groups' (from state_dict()), "
+                        f"got {type(state_dict).__name__}")
+    missing = [k for k in ("state", "param_groups") if k not in state_dict]
+    if missing:
+        raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups' (from state_dict()), "
+                         f"missing {missing}; got keys {sorted(map(str, state_dict))}")
+    groups, state = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(groups, (list, tuple)):
+        raise TypeError(f"{name}: 'param_groups' should be a list of dicts, got {type(groups).__name__}")
+    for i, group in enumerate(groups):
+        if not isinstance(group, dict) or "params" not in group:
+            raise ValueError(f"{name}: saved param group {i} should be a dict with 'params' "
+                             f"(parameter indices), got {type(group).__name__}"
+                             + (f" with keys {sorted(map(str, group))}" if isinstance(group, dict) else ""))
+        if np.ndim(group["params"]) != 1:
+            raise ValueError(f"{name}: saved param group {i}'s 'params' should be a list of indices, "
+                             f"got {group['params']!r}")
+    if not isinstance(state, dict):
+        raise TypeError(f"{name}: 'state' should be a dict {{parameter index: buffers}}, got {type(state).__name__}")
+    return groups, state

@@ -2,9 +2,7 @@
 
 Derivations and worked examples: docs/sgd_momentum.md
 """
-from numbers import Number
-
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_number
 
 _RULES = ("pytorch", "paper")
 
@@ -34,6 +32,8 @@ class SGD(Optimizer):
     None are skipped. State per parameter: "momentum_buffer" (pytorch) or "velocity" (paper).
     """
 
+    state_names = ("momentum_buffer", "velocity")
+
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  rule="pytorch"):
         if rule not in _RULES:
@@ -46,8 +46,7 @@ class SGD(Optimizer):
         super()._check_hyperparameters(group)
         for name in ("momentum", "dampening", "weight_decay"):
             value = group[name]
-            if not isinstance(value, Number) or value < 0:
-                raise ValueError(f"SGD: invalid {name}={value!r}; expected a number >= 0")
+            check_number("SGD", name, value, "a finite number >= 0", lambda v: v >= 0)
         if group["rule"] not in _RULES:
             raise ValueError(f"SGD: unknown rule {group['rule']!r}; expected one of {_RULES}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
@@ -58,6 +57,7 @@ class SGD(Optimizer):
                              f"nesterov={group['nesterov']!r}, dampening={group['dampening']!r}")
 
     def step(self):
+        self._check_grad_shapes()
         for group in self.param_groups:
             for p in group["params"]:
                 g = self._grad_of(p)

@@ -8,6 +8,7 @@ import numpy as np
 import minicnn as mc
 from minicnn import distributed as dist
 from minicnn import nn
+from minicnn.optim import SGD
 from minicnn.rng import get_rng
 
 
@@ -27,39 +28,7 @@ class TinyNet(nn.Module):
         return hidden @ self.w2 + self.b2
 
 
-class MomentumSGD:
-    """Plain momentum SGD (v <- m v + g; w <- w - lr v), used until minicnn.optim lands."""
-
-    def __init__(self, params, lr, momentum=0.9):
-        self.param_groups = [{"params": list(params), "lr": lr, "momentum": momentum}]
-        self.velocity = {}
-
-    def zero_grad(self):
-        for p in self.param_groups[0]["params"]:
-            p.grad = None
-
-    def step(self):
-        group = self.param_groups[0]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            v = self.velocity.get(id(p))
-            v = p.grad.data.copy() if v is None else group["momentum"] * v + p.grad.data
-            self.velocity[id(p)] = v
-            p.data = p.data - group["lr"] * v
-
-    def state_dict(self):
-        return {"velocity": dict(self.velocity)}
-
-    def load_state_dict(self, state):
-        self.velocity = dict(state["velocity"])
-
-
 def make_optimizer(params, lr=0.5):
-    try:
-        from minicnn.optim import SGD
-    except ImportError:
-        return MomentumSGD(params, lr)
     return SGD(params, lr=lr, momentum=0.9)
 
 

@@ -56,3 +56,33 @@ def test_googlenet_aux_losses_train_the_aux_heads():
     loss.backward()
     assert model.aux1.fc2.weight.grad is not None and model.aux2.conv.conv.weight.grad is not None
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("name, shape", [("mnist_cnn", (1, 28, 28)), ("lenet", (1, 28, 28)),
+                                         ("cifar_resnet", (3, 32, 32))])
+def test_the_loss_changes_along_the_gradient_by_its_squared_norm(name, shape):
+    """The whole network's gradient, checked numerically without PyTorch: moving every weight by
+    +h*g and -h*g changes the loss by 2*h*|g|^2 to first order, whatever the weights are
+    (a central difference along the gradient; the second-order terms cancel). The step moves the
+    weights by 1e-5 of their norm: small enough that few ReLU/max-pool switches flip, large enough
+    that the change stands far above float32 rounding. A gradient 10 % off fails."""
+    rng = np.random.default_rng(0)
+    model = models.get_model(name).train()
+    x = mc.Tensor(rng.standard_normal((4,) + shape).astype(np.float32))
+    y = rng.integers(0, 10, size=4)
+    model.zero_grad()
+    loss_on(model, x, y, seed=1).backward()
+    params = list(model.parameters())
+    grads = [p.grad.data.astype(np.float64) for p in params]
+    squared_norm = sum(float((g * g).sum()) for g in grads)
+    originals = [p.data.copy() for p in params]
+    weight_norm = np.sqrt(sum(float((w.astype(np.float64) ** 2).sum()) for w in originals))
+    h = 1e-5 * weight_norm / np.sqrt(squared_norm)
+
+    def loss_moved(sign):
+        for p, w, g in zip(params, originals, grads):
+            p.data[...] = (w + sign * h * g).astype(np.float32)
+        with mc.no_grad():
+            return float(loss_on(model, x, y, seed=1).data)
+    change = loss_moved(+1.0) - loss_moved(-1.0)
+    assert change == pytest.approx(2 * h * squared_norm, rel=0.02)

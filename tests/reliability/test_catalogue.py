@@ -1,7 +1,7 @@
-"""The bad-input catalogue of issue 9: every entry raises a clear exception of the right type,
+"""The bad-input catalogue: every entry raises a clear exception of the right type,
 and its message names what was expected and what came (or, for files, the path and the fix).
 
-One test (or one parametrized test) per catalogue entry, in the order of the issue.
+One test (or one parametrized test) per catalogue entry, numbered as the sections below.
 """
 import gzip
 import os

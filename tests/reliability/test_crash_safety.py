@@ -1,4 +1,4 @@
-"""Crash safety around checkpoints and Ctrl-C (issue 9); SIGKILL mid-save is in tests/test_checkpoint.py,
+"""Crash safety around checkpoints and Ctrl-C; SIGKILL mid-save is in tests/test_checkpoint.py,
 SIGKILL mid-training in test_resume.py."""
 import os
 import re

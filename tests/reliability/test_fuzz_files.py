@@ -1,4 +1,4 @@
-"""Fuzzing the file readers (issue 9): IDX files and checkpoints cut short, with bytes flipped or
+"""Fuzzing the file readers: IDX files and checkpoints cut short, with bytes flipped or
 appended either load correctly or raise the library's clear error (ValueError / CheckpointError)
 naming the file -- never struct.error, IndexError, KeyError, zipfile or UnicodeDecodeError internals."""
 import gzip

@@ -1,4 +1,4 @@
-"""Numerical safety in the trainer (issue 9): a non-finite loss or gradient stops the run with
+"""Numerical safety in the trainer: a non-finite loss or gradient stops the run with
 a message naming the step and where it first appeared; --skip-nonfinite skips such steps."""
 import numpy as np
 import pytest

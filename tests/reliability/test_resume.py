@@ -1,4 +1,4 @@
-"""Exact resume (issue 9): a run that stops -- at an epoch end, on Ctrl-C mid-epoch, on a NaN,
+"""Exact resume: a run that stops -- at an epoch end, on Ctrl-C mid-epoch, on a NaN,
 or killed with SIGKILL -- and is resumed ends with the same weights, optimizer and scheduler
 state and history as a run that never stopped. Covers ReduceLROnPlateau (with cooldown), StepLR,
 BatchNorm's cumulative running averages, dropout masks, and a prefetching loader with random

@@ -2,9 +2,12 @@
 time, straight from the definitions (slow; tiny shapes only)."""
 import numpy as np
 
+from tests.helpers import count_windows
 
-def out_size(size, k, s, p, d=1):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+def out_size(size, k, s, p, d=1, ceil_mode=False):
+    """The number of window positions, counted by sliding the window (not the formula under test)."""
+    return count_windows(size, k, s, p, d, ceil_mode)
 
 
 def im2col_loops(x, kernel, stride, padding, dilation):

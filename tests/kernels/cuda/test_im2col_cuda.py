@@ -74,7 +74,6 @@ def conv_problems(draw):
     return shape, k, s, p, d
 
 
-@pytest.mark.skipif(REFERENCE is None, reason="minicnn.kernels.im2col_reference (NumPy reference) not there yet")
 @settings(max_examples=15, deadline=None)
 @given(problem=conv_problems(), seed=st.integers(0, 2**31 - 1))
 def test_im2col_and_col2im_agree_with_the_numpy_reference(dev, problem, seed):

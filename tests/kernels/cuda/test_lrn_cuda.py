@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minicnn.kernels import cupy_gpu
-from tests.helpers import try_import_torch
+from tests.helpers import require_torch
 from tests.kernels.cuda.conftest import host, reference_module
 from tests.kernels.cuda.loops import lrn_loops
 
@@ -30,9 +30,7 @@ def test_lrn_forward_matches_plain_loops(dev, rng, size, alpha_scaling):
 @pytest.mark.parametrize("alpha_scaling", ["pytorch", "paper"])
 @pytest.mark.parametrize("size", [2, 5])
 def test_lrn_forward_and_backward_match_pytorch(dev, rng, size, alpha_scaling):
-    torch = try_import_torch()
-    if torch is None:
-        pytest.skip("PyTorch not installed")
+    torch = require_torch()
     x = rng.standard_normal((2, 7, 3, 2))
     gy = rng.standard_normal(x.shape)
     a = effective_alpha(ALPHA, size, alpha_scaling)
@@ -79,7 +77,6 @@ def test_lrn_backward_rejects_mismatched_shapes(dev):
         cupy_gpu.lrn_backward(dev.ones((1, 3, 2)), dev.ones((1, 3, 2)), dev.ones((1, 3, 3)), 3, 1e-4, 0.75)
 
 
-@pytest.mark.skipif(REFERENCE is None, reason="minicnn.kernels.lrn (NumPy reference) not there yet")
 @pytest.mark.parametrize("alpha_scaling", ["pytorch", "paper"])
 @pytest.mark.parametrize("size, channels", [(5, 7), (4, 3), (1, 2), (6, 4)])
 def test_lrn_agrees_with_the_numpy_reference(dev, rng, size, channels, alpha_scaling):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minicnn.kernels import cupy_gpu
-from tests.helpers import try_import_torch
+from tests.helpers import require_torch, try_import_torch
 from tests.kernels.cuda.conftest import host, reference_module
 from tests.kernels.cuda.loops import maxpool_loops, out_size
 
@@ -35,9 +35,8 @@ def test_maxpool_forward_matches_loops_and_pytorch(dev, rng, kernel, stride, pad
         _, y_t, idx_t = _torch_pool(torch, x, kernel, stride, padding, dilation, ceil_mode)
         out_hw = tuple(y_t.shape[2:])
     else:
-        if ceil_mode:
-            pytest.skip("the ceil_mode output size is taken from PyTorch")
-        out_hw = tuple(out_size(s, k, st_, p, d) for s, k, st_, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+        out_hw = tuple(out_size(s, k, st_, p, d, ceil_mode)
+                       for s, k, st_, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
     y, argmax = cupy_gpu.maxpool_forward(dev.asarray(x), kernel, stride, padding, dilation, out_hw)
     y_loop, argmax_loop = maxpool_loops(x, kernel, stride, padding, dilation, out_hw)
     np.testing.assert_array_equal(host(y), y_loop)
@@ -49,9 +48,7 @@ def test_maxpool_forward_matches_loops_and_pytorch(dev, rng, kernel, stride, pad
 
 @pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", CASES)
 def test_maxpool_backward_matches_pytorch(dev, rng, kernel, stride, padding, dilation, ceil_mode):
-    torch = try_import_torch()
-    if torch is None:
-        pytest.skip("PyTorch not installed")
+    torch = require_torch()
     x = rng.standard_normal((2, 2, 9, 8))
     xt, y_t, _ = _torch_pool(torch, x, kernel, stride, padding, dilation, ceil_mode)
     gy = rng.standard_normal(tuple(y_t.shape))
@@ -118,7 +115,6 @@ def pool_problems(draw):
     return shape, k, s, p, out_hw
 
 
-@pytest.mark.skipif(REFERENCE is None, reason="minicnn.kernels.pooling (NumPy reference) not there yet")
 @settings(max_examples=15, deadline=None)
 @given(problem=pool_problems(), seed=st.integers(0, 2**31 - 1))
 def test_maxpool_agrees_with_the_numpy_reference(dev, problem, seed):
