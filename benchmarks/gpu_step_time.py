@@ -12,19 +12,25 @@ Each row goes to results.jsonl (kind "gpu_step") and the table in benchmarks/GPU
 rebuilt from them (make_results.py appends GPU.md to RESULTS.md).
 
 ``--backend numpy --torch-device cpu`` runs the same code on the CPU, to smoke-test the
-script on a machine without a GPU; its rows are not recorded.
+script on a machine without a GPU; its rows are not recorded, unless ``--dry-run`` asks
+for it (benchmarks/gpu_check.sh's CPU rehearsal does, into a scratch copy of benchmarks/),
+and then the row is marked a dry run in results.jsonl and in the table.
 """
 import argparse
-import json
-import os
+import contextlib
+import gc
 import sys
 
 import numpy as np
 
-from common import HERE, RESULTS_LOG, record, summarize
+from common import record, summarize
+from gpu_record import gpu_facts, gpu_table
 
 MODELS = {"alexnet": ((1, 224, 224), 10), "mnist_cnn": ((1, 28, 28), 10)}
-GPU_MD = os.path.join(HERE, "GPU.md")
+
+
+def size_kwargs(args):
+    return {"input_size": args.input_size} if args.input_size else {}
 
 
 def minicnn_setup(args, batch, shape, classes):
@@ -34,7 +40,7 @@ def minicnn_setup(args, batch, shape, classes):
     mc.set_backend(args.backend)
     mc.manual_seed(0)
     xp = mc.backend.backend_module(args.backend)
-    model = mc.models.get_model(args.model, num_classes=classes, in_channels=shape[0])
+    model = mc.models.get_model(args.model, num_classes=classes, in_channels=shape[0], **size_kwargs(args))
     model.to(args.backend)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
@@ -45,14 +51,17 @@ def minicnn_setup(args, batch, shape, classes):
         mc.kernels.set_kernels("numpy")
 
     def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(amp.forward(x) if amp else model(x), y)
-        loss.backward()
-        amp.step(opt) if amp else opt.step()
+        # under amp the first steps may overflow float16 on purpose (the scaler then backs off):
+        # on NumPy that is a RuntimeWarning per op, not news
+        with np.errstate(over="ignore", invalid="ignore") if amp else contextlib.nullcontext():
+            opt.zero_grad()
+            loss = F.cross_entropy(amp.forward(x) if amp else model(x), y)
+            loss.backward()
+            amp.step(opt) if amp else opt.step()
 
     if args.backend == "cupy":
         import cupy
-        pool = cupy.get_default_memory_pool()
+        pool = cupy.get_default_memory_pool()   # held = total_bytes: what the pool took from the GPU
         return step, cupy.cuda.Device().synchronize, lambda: pool.total_bytes()
     return step, lambda: None, lambda: 0
 
@@ -62,7 +71,7 @@ def torch_setup(args, batch, shape, classes, torch):
     device = torch.device(args.torch_device)
     torch.manual_seed(0)
     torch.backends.cudnn.benchmark = True
-    model = torch_models.TORCH_MODELS[args.model](num_classes=classes, in_channels=shape[0]).to(device)
+    model = torch_models.TORCH_MODELS[args.model](num_classes=classes, in_channels=shape[0], **size_kwargs(args)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     x = torch.from_numpy(rng.standard_normal((batch,) + shape).astype(np.float32)).to(device)
@@ -96,20 +105,30 @@ def timed_step(step, sync):
 
 
 def device_facts(args, torch):
-    facts = {}
-    if args.backend == "cupy":
-        import cupy
-        facts["gpu"] = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
-        facts["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
-        facts["cupy"] = cupy.__version__
+    facts = gpu_facts(dry_run=args.backend != "cupy")
     if torch is not None:
         facts["torch"] = torch.__version__
         facts["cudnn"] = torch.backends.cudnn.version() if args.torch_device == "cuda" else None
     return facts
 
 
+def free_device_memory(args, torch):
+    """Start each configuration from an empty CuPy pool and fresh PyTorch peaks, so a
+    smaller batch's figure is not the larger one's left-over."""
+    gc.collect()
+    if args.backend == "cupy":
+        import cupy
+        cupy.get_default_memory_pool().free_all_blocks()
+    if torch is not None and args.torch_device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
 def run_one(args, batch, torch):
     shape, classes = MODELS[args.model]
+    if args.input_size:
+        shape = (shape[0], args.input_size, args.input_size)
+    free_device_memory(args, torch)
     fns = {"minicnn": minicnn_setup(args, batch, shape, classes)}
     if torch is not None:
         fns["torch"] = torch_setup(args, batch, shape, classes, torch)
@@ -134,32 +153,6 @@ def run_one(args, batch, torch):
     return result
 
 
-def gpu_table():
-    """benchmarks/GPU.md from the "gpu_step" rows of results.jsonl (latest per config)."""
-    latest = {}
-    if os.path.exists(RESULTS_LOG):
-        with open(RESULTS_LOG) as f:
-            for line in f:
-                row = json.loads(line) if line.strip() else None
-                if row and row["kind"] == "gpu_step":
-                    latest[(row["name"], json.dumps(row["config"], sort_keys=True))] = row
-    lines = ["## GPU training step (minicnn on CuPy vs PyTorch+cuDNN, same GPU, same run)", "",
-             "| device | model | batch | precision | minicnn ms | PyTorch ms | ratio | minicnn img/s | "
-             "PyTorch img/s | GPU memory minicnn / PyTorch MB | versions | date | command |",
-             "|" + "---|" * 13]
-    for r in latest.values():
-        m, t, c, v = r["result"]["minicnn"], r["result"].get("torch"), r["config"], r["result"]["device"]
-        versions = ", ".join(f"{k} {v[k]}" for k in ("cupy", "cuda_runtime", "torch", "cudnn") if v.get(k))
-        ratio = f"{r['result']['ratio_median']:.2f}x" if t else "—"
-        t_ms, t_img, t_mem = (f"{1e3 * t['median_s']:.1f}", f"{t['images_per_s']:.0f}", f"{t['memory_mb']:.0f}") if t \
-            else ("—", "—", "—")
-        lines.append(f"| {v.get('gpu', '?')} | {r['name']} | {c['batch_size']} | {'amp fp16' if c['amp'] else 'fp32'} | "
-                     f"{1e3 * m['median_s']:.1f} | {t_ms} | {ratio} | {m['images_per_s']:.0f} | {t_img} | "
-                     f"{m['memory_mb']:.0f} / {t_mem} | {versions} | {r['date']} | `{r['command']}` |")
-    with open(GPU_MD, "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=sorted(MODELS), default="alexnet")
@@ -170,11 +163,18 @@ def main(argv=None):
     p.add_argument("--compare", choices=("torch", "none"), default="torch")
     p.add_argument("--backend", choices=("cupy", "numpy"), default="cupy", help="numpy: CPU smoke test only")
     p.add_argument("--torch-device", choices=("cuda", "cpu"), default="cuda")
+    p.add_argument("--input-size", type=int, default=None, help="image side (default: the model's own, 224 for AlexNet)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --backend numpy: record the rows anyway, marked as a CPU dry run")
     args = p.parse_args(argv)
+    if args.dry_run and args.backend == "cupy":
+        p.error("--dry-run is the CPU rehearsal: use it with --backend numpy")
+    if args.input_size is not None and args.input_size <= 0:
+        p.error(f"--input-size must be positive, got {args.input_size}")
     torch = None
     if args.compare == "torch":
         import torch
-    recorded = args.backend == "cupy" and args.torch_device == "cuda"
+    recorded = (args.backend == "cupy" and args.torch_device == "cuda") or args.dry_run
     for batch in args.batch_size:
         result = run_one(args, batch, torch)
         result["device"] = device_facts(args, torch)
@@ -183,7 +183,10 @@ def main(argv=None):
             line += f", PyTorch {1e3 * result['torch']['median_s']:.1f} ms, ratio {result['ratio_median']:.2f}x"
         print(line + f", memory minicnn {result['minicnn']['memory_mb']:.0f} MB", flush=True)
         if recorded:
-            record("gpu_step", args.model, {"batch_size": batch, "amp": args.amp, "steps": args.steps}, result)
+            config = {"batch_size": batch, "amp": args.amp, "steps": args.steps}
+            if args.dry_run:
+                config.update(dry_run=True, input_size=args.input_size)
+            record("gpu_step", args.model, config, result)
     if recorded:
         gpu_table()
 

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 from . import models
 from .summary import Summary, summary
 from . import amp
+from . import viz
+from . import monitor
 # PyTorch's names: factories (mc.tensor, mc.zeros, ...) and dtypes (mc.float32, ...). The
 # function mc.tensor shadows the submodule's attribute; `from minicnn.tensor import Tensor` still works.
 from .dtypes import (bool, double, float16, float32, float64, half, int8, int32, int64,  # noqa: A004

@@ -14,7 +14,7 @@ The recipe of Micikevicius et al. 2018 ("Mixed Precision Training"):
   skips the step when any gradient overflowed (inf/NaN), halves the scale then, and
   doubles it after ``growth_interval`` clean steps.
 
-Usage in a training step::
+One training step (``minicnn.train.train_step`` does exactly this when ``fit`` gets ``amp=``)::
 
     amp = MixedPrecision(model)                  # DynamicLossScaler() by default
     logits = amp.forward(Tensor(x))              # float32 logits, float16 graph inside
@@ -23,9 +23,11 @@ Usage in a training step::
     loss.backward()                              # grads on the float32 masters, times scale
     stepped = amp.step(optimizer)                # unscale; step, or skip on overflow
 
-This is what ``--amp`` does; it is meant for the CuPy backend, where float16 GEMMs use the
-GPU's tensor cores. On NumPy it is correct (the tests run there) but slow: NumPy has no
-float16 BLAS.
+The examples' ``--amp`` flag builds ``MixedPrecision(model)`` and passes it to
+``fit(..., amp=amp)``, which saves the scaler's ``state_dict()`` in every checkpoint and
+restores it on ``--resume``, so a resumed run continues with the same loss scale. It is
+meant for the CuPy backend, where float16 GEMMs use the GPU's tensor cores. On NumPy it
+is correct (the tests run there) but slow: NumPy has no float16 BLAS. See docs/gpu.md.
 """
 import contextlib
 import math
@@ -89,8 +91,14 @@ class DynamicLossScaler:
 
     def step(self, optimizer, params):
         """Unscale the grads of ``params``; optimizer.step() only when all are finite;
-        update the scale. Returns whether the optimizer stepped."""
+        update the scale. Returns whether the optimizer stepped.
+
+        A distributed optimizer (one with ``synchronize()``) averages the gradients first, so
+        every rank sees the same gradients, takes the same skip decision and keeps the same
+        scale (a rank that skipped alone would leave the others waiting in the all-reduce)."""
         params = list(params)
+        if hasattr(optimizer, "synchronize"):
+            optimizer.synchronize()
         finite = self.unscale_(params)
         if finite:
             optimizer.step()
@@ -98,11 +106,20 @@ class DynamicLossScaler:
         return finite
 
     def state_dict(self):
+        """The scaler's position (JSON-able): checkpoints keep it, so a resumed run goes on with
+        the same scale and the same count towards the next growth."""
         return {"scale": self.scale, "finite_steps": self.finite_steps, "skipped_steps": self.skipped_steps}
 
     def load_state_dict(self, state):
-        self.scale = float(state["scale"])
-        self.finite_steps = int(state["finite_steps"])
+        missing = {"scale", "finite_steps"} - set(state)
+        if missing:
+            raise ValueError(f"DynamicLossScaler.load_state_dict: expected keys scale and finite_steps, "
+                             f"missing {', '.join(sorted(missing))} in {state!r}")
+        scale, finite_steps = float(state["scale"]), int(state["finite_steps"])
+        if not (scale > 0 and math.isfinite(scale)) or finite_steps < 0:
+            raise ValueError(f"DynamicLossScaler.load_state_dict: expected a finite positive scale and "
+                             f"finite_steps >= 0, got scale {scale} and finite_steps {finite_steps}")
+        self.scale, self.finite_steps = scale, finite_steps
         self.skipped_steps = int(state.get("skipped_steps", 0))
 
     def __repr__(self):
@@ -186,6 +203,13 @@ class MixedPrecision:
     @property
     def scale(self):
         return self.loss_scaler.scale
+
+    def state_dict(self):
+        """The loss scaler's state (the float32 masters are the model's own state_dict)."""
+        return self.loss_scaler.state_dict()
+
+    def load_state_dict(self, state):
+        self.loss_scaler.load_state_dict(state)
 
 
 def _is_float(x):

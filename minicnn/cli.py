@@ -87,16 +87,22 @@ def training_parser(description, epochs, batch_size, lr, optimizer="adam", datas
                                                       "(for --backend cupy; correct but slow on numpy)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--distributed", action="store_true", help="data-parallel over MPI (launch with mpiexec)")
+    p.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="also write TensorBoard event files to DIR (pip install 'minicnn[tensorboard]')")
     return p
 
 
 def parse(parser, argv=None):
-    """parse_args plus the checks between options (momentum only for SGD)."""
+    """parse_args plus the checks between options (momentum only for SGD; --tensorboard needs tensorboardX)."""
     args = parser.parse_args(argv)
     if args.momentum is not None and args.optimizer != "sgd":
         parser.error(f"--momentum applies to --optimizer sgd only (got --optimizer {args.optimizer})")
     if args.optimizer == "sgd" and args.momentum is None:
         args.momentum = 0.9
+    if getattr(args, "tensorboard", None):
+        import importlib.util
+        if importlib.util.find_spec("tensorboardX") is None:
+            parser.error("--tensorboard needs tensorboardX: pip install 'minicnn[tensorboard]'")
     return args
 
 
@@ -183,15 +189,34 @@ def run(args, model, name, model_name=None, model_args=None, train_transform=Non
     if main:
         print(f"{sizes}, batch {args.batch_size}, {args.epochs} epochs, {args.optimizer} lr {args.lr}, "
               f"backend {args.backend}{', amp' if amp else ''}, out {out}", flush=True)
-    history = fit(model, optimizer, train_loader, test_loader, epochs=args.epochs,
-                  scheduler=scheduler_fn(optimizer) if scheduler_fn else None, out_dir=out, resume=args.resume,
-                  overwrite=args.overwrite, progress=not args.no_progress and sys.stderr.isatty(),
-                  skip_nonfinite=args.skip_nonfinite, comm=comm, amp=amp,
-                  config=run_config(args, model_name or name, model_args, scheduler, ranks, **config_extra))
+    callbacks = _monitors(args, main)
+    try:
+        history = fit(model, optimizer, train_loader, test_loader, epochs=args.epochs,
+                      scheduler=scheduler_fn(optimizer) if scheduler_fn else None, out_dir=out, resume=args.resume,
+                      overwrite=args.overwrite, progress=not args.no_progress and sys.stderr.isatty(),
+                      skip_nonfinite=args.skip_nonfinite, comm=comm, amp=amp, callbacks=callbacks,
+                      config=run_config(args, model_name or name, model_args, scheduler, ranks, **config_extra))
+    finally:
+        for callback in callbacks:
+            if hasattr(callback, "close"):      # the TensorBoard writer flushes and closes its file
+                callback.close()
+    if main and out and history.get("layer_stats"):
+        from .viz import plot_gradient_flow
+        plot_gradient_flow(history, os.path.join(out, "gradient_flow.png"))
     if main and history["test_acc"]:
         print(f"final test accuracy: {100 * history['test_acc'][-1]:.2f}%", flush=True)
     args.out = out
     return history
+
+
+def _monitors(args, main):
+    """LayerStats (gradient statistics every 10th step into history.json, dead ReLUs) and, with
+    --tensorboard DIR on the writing rank, the TensorBoard logger."""
+    from .monitor import LayerStats, TensorBoardLogger
+    callbacks = [LayerStats(every=10)]
+    if getattr(args, "tensorboard", None) and main:
+        callbacks.append(TensorBoardLogger(args.tensorboard))
+    return callbacks
 
 
 def main_guard(fn, argv=None):

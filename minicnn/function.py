@@ -4,6 +4,7 @@ A Function call records the graph (define-by-run): each output Tensor points at 
 creator, the creator holds its inputs. ``backward`` walks that graph from the loss in
 reverse topological order (by generation, with a heap, no recursion), hands each Function
 the gradients of its outputs and accumulates what it returns into its inputs.
+The engine explained, with a worked example and a minimal walk beside this one: docs/autograd.md.
 """
 import contextlib
 import heapq

@@ -4,6 +4,7 @@
 plain NumPy/CuPy, outside autograd, and ``w.data -= lr * w.grad`` updates it in place.
 The methods mirror PyTorch (``x.sum(dim=0, keepdim=True)``, ``x.view(2, -1)``, ``x == y``
 elementwise) and NumPy (``axis=``, ``keepdims=``, ``x.size`` as the element count).
+How the graph is recorded and walked: docs/autograd.md.
 """
 import numbers
 

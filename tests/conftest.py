@@ -1,16 +1,29 @@
-"""Shared fixtures: ``xp`` runs a test on NumPy, and on CuPy when a GPU is usable."""
+"""Shared fixtures: ``xp`` runs a test on NumPy, and on CuPy when a GPU is usable.
+
+``MINICNN_TEST_BACKENDS=cupy`` (a comma list of numpy, cupy) runs the ``xp`` tests on the
+named backends only; a backend named there is required: without a usable GPU its tests
+fail instead of skipping (benchmarks/gpu_check.sh runs the suite so on a GPU machine).
+"""
+import os
+
 import numpy as np
 import pytest
 
 import minicnn as mc
 
-BACKENDS = ["numpy", pytest.param("cupy", marks=pytest.mark.gpu)]
+_REQUESTED = os.environ.get("MINICNN_TEST_BACKENDS", "").strip()
+_NAMES = [name.strip() for name in (_REQUESTED or "numpy,cupy").split(",") if name.strip()]
+if not _NAMES or set(_NAMES) - {"numpy", "cupy"}:
+    raise ValueError(f"MINICNN_TEST_BACKENDS: expected a comma list of numpy, cupy; got {_REQUESTED!r}")
+BACKENDS = [pytest.param("cupy", marks=pytest.mark.gpu) if name == "cupy" else name for name in _NAMES]
 
 
 @pytest.fixture(params=BACKENDS)
 def xp(request):
     """The array module under test; sets it as the current backend for the test."""
     if request.param == "cupy" and not mc.cupy_available():
+        if _REQUESTED:
+            pytest.fail(f"MINICNN_TEST_BACKENDS={_REQUESTED} asks for cupy, but CuPy with a usable GPU is not available")
         pytest.skip("CuPy with a usable GPU is not available")
     mc.set_backend(request.param)
     yield mc.backend.backend_module(request.param)

@@ -1,4 +1,6 @@
 """minicnn/amp.py: float16 compute with float32 master weights and dynamic loss scaling."""
+import math
+
 import numpy as np
 import pytest
 
@@ -278,3 +280,129 @@ def test_conv_lrn_pool_layers_run_in_float16_with_float32_master_grads(xp, rng):
                    for p in model.parameters())
     finally:
         kernels.set_kernels(previous)
+
+
+# --- mixed precision in the trainer: fit(..., amp=MixedPrecision(model)) ----------------------------
+
+def _blob_loaders(n=96):
+    """Three separable Gaussian blobs as 1x4x4 images; a shuffled train loader, a test loader."""
+    from minicnn.data import ArrayDataset, DataLoader
+    centers = np.random.default_rng(42).standard_normal((3, 16)) * 3
+
+    def blobs(count, seed):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 3, count)
+        x = (centers[y] + rng.standard_normal((count, 16))).astype(np.float32)
+        return ArrayDataset(x.reshape(count, 1, 4, 4), y)
+    return DataLoader(blobs(n, 0), batch_size=16, shuffle=True, seed=0), DataLoader(blobs(48, 1), batch_size=48)
+
+
+def _amp_run(init_scale=2.0 ** 16, growth_interval=2000):
+    from minicnn import optim
+    mc.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3))
+    amp = MixedPrecision(model, DynamicLossScaler(init_scale=init_scale, growth_interval=growth_interval))
+    return model, optim.Adam(model.parameters(), lr=1e-2), amp
+
+
+class ScaleLog:
+    """A fit callback: the loss scale when fit starts (after a resume) and after every step."""
+
+    def __init__(self, amp):
+        self.amp, self.at_start, self.after_step = amp, None, []
+
+    def on_fit_start(self, model):
+        self.at_start = self.amp.scale
+
+    def on_step_end(self, model, step, loss_value):
+        self.after_step.append(self.amp.scale)
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")
+def test_fit_with_amp_trains_a_tiny_model_in_float16_with_float32_masters():
+    from minicnn.train import fit
+    model, optimizer, amp = _amp_run()
+    seen = set()
+    model[1].register_forward_hook(lambda module, inputs, out: seen.add(out.dtype))
+    train, test = _blob_loaders()
+    history = fit(model, optimizer, train, test, epochs=4, amp=amp, progress=False, log=lambda s: None, plot=False)
+    assert np.dtype(np.float16) in seen                       # the training forward ran in float16
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert history["test_acc"][-1] > 0.9
+    assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
+    assert "gpu_pool_used_bytes" not in history                # the CuPy pool is recorded on CuPy only
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")   # the overflows are the point
+def test_fit_with_amp_halves_the_scale_on_overflow_and_doubles_it_after_clean_steps():
+    """A scale of 2**20 overflows float16 (max 65504) on the first steps: each is skipped and
+    halves the scale; once the scaled grads fit, every 3 clean steps double it again."""
+    from minicnn.train import fit
+    model, optimizer, amp = _amp_run(init_scale=2.0 ** 20, growth_interval=3)
+    log = ScaleLog(amp)
+    train, _ = _blob_loaders()
+    fit(model, optimizer, train, None, epochs=4, amp=amp, callbacks=[log], progress=False, log=lambda s: None,
+        plot=False)
+    scales = [2.0 ** 20] + log.after_step
+    changes = [b / a for a, b in zip(scales, scales[1:]) if b != a]
+    assert set(changes) <= {0.5, 2.0}
+    first_growth = changes.index(2.0)
+    assert first_growth >= 3 and changes[:first_growth] == [0.5] * first_growth   # backed off step by step
+    grown = [i for i, (a, b) in enumerate(zip(scales, scales[1:]), 1) if b == 2 * a]
+    assert all(scales[i - 3:i] == [scales[i - 1]] * 3 for i in grown)   # each growth after 3 steady steps
+    assert scales[-1] == amp.scale and math.isfinite(amp.scale)
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")
+def test_amp_checkpoint_round_trips_the_scaler_and_resume_matches_an_unbroken_run(tmp_path):
+    from minicnn.checkpoint import load_checkpoint
+    from minicnn.train import fit
+    quiet = dict(progress=False, log=lambda s: None, plot=False)
+
+    model, optimizer, amp = _amp_run(init_scale=2.0 ** 20, growth_interval=3)
+    train, test = _blob_loaders()
+    fit(model, optimizer, train, test, epochs=3, amp=amp, out_dir=tmp_path / "unbroken", **quiet)
+    unbroken = {k: mc.to_numpy(v) for k, v in model.state_dict().items()}
+
+    model, optimizer, amp = _amp_run(init_scale=2.0 ** 20, growth_interval=3)
+    train, test = _blob_loaders()
+    fit(model, optimizer, train, test, epochs=1, amp=amp, out_dir=tmp_path / "broken", **quiet)
+    saved = load_checkpoint(tmp_path / "broken" / "last.npz")["meta"]["amp"]
+    assert saved == amp.loss_scaler.state_dict() and saved["skipped_steps"] >= 1
+
+    model, optimizer, amp = _amp_run()                         # a fresh scaler: 2**16, growth after 2000
+    resumed = DynamicLossScaler(init_scale=2.0 ** 16, growth_interval=3)
+    amp = MixedPrecision(model, resumed)
+    log = ScaleLog(amp)
+    train, test = _blob_loaders()
+    fit(model, optimizer, train, test, epochs=3, amp=amp, out_dir=tmp_path / "broken", resume=True,
+        callbacks=[log], **quiet)
+    assert log.at_start == saved["scale"]                      # the resumed run starts at the saved scale
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(mc.to_numpy(value), unbroken[key])
+
+
+def test_scaler_load_state_dict_refuses_a_damaged_state():
+    scaler = DynamicLossScaler()
+    with pytest.raises(ValueError, match="missing finite_steps"):
+        scaler.load_state_dict({"scale": 2.0})
+    with pytest.raises(ValueError, match="expected a finite positive scale.*got scale inf"):
+        scaler.load_state_dict({"scale": float("inf"), "finite_steps": 0})
+    assert scaler.scale == 2.0 ** 16
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered:RuntimeWarning")
+def test_a_distributed_optimizer_averages_before_the_overflow_check_so_ranks_agree(rng):
+    """The skip decision is taken on the averaged gradients: here this rank's own grads are
+    finite, but another rank's overflowed, so the average is inf and every rank skips."""
+    model = TinyMLP(np, rng)
+
+    class OtherRankOverflowed(RecordingSGD):
+        def synchronize(self):
+            self.params[0].grad.data[0, 0] = np.inf
+
+    optimizer = OtherRankOverflowed(model.parameters())
+    amp = MixedPrecision(model, DynamicLossScaler(init_scale=4.0))
+    x, target = _data(np, rng)
+    squared_error(amp.forward(x), target).backward()
+    assert amp.step(optimizer) is False and optimizer.steps == 0 and amp.scale == 2.0

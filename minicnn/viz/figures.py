@@ -1,4 +1,4 @@
-"""Figures: the atomic PNG writer, training curves, filter mosaics (the AlexNet paper's
+"""Figures: the atomic PNG writer, filter mosaics (the AlexNet paper's
 Figure 3), and the image grids the other viz modules draw with."""
 import os
 import tempfile
@@ -33,25 +33,6 @@ def save_figure(fig, path, dpi=100):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
-
-
-def plot_history(history, path):
-    """Loss and accuracy per epoch (train and test) side by side, like d2l's Animator plots."""
-    plt = _pyplot()
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    epochs = range(1, len(history["train_loss"]) + 1)
-    ax_loss.plot(epochs, history["train_loss"], "o-", label="train loss")
-    if history.get("test_loss"):
-        ax_loss.plot(epochs, history["test_loss"], "s--", label="test loss")
-    ax_acc.plot(epochs, [100 * a for a in history["train_acc"]], "o-", label="train acc")
-    if history.get("test_acc"):
-        ax_acc.plot(epochs, [100 * a for a in history["test_acc"]], "s--", label="test acc")
-    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy (%)")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    return save_figure(fig, path)
 
 
 def _as_numpy(array):

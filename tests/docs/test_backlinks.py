@@ -20,6 +20,9 @@ MODULES = {
     "minicnn/functional/loss.py": "docs/softmax_cross_entropy.md",
     "minicnn/optim/sgd.py": "docs/sgd_momentum.md",
     "minicnn/optim/adam.py": "docs/adam.md",
+    "minicnn/tensor.py": "docs/autograd.md",
+    "minicnn/function.py": "docs/autograd.md",
+    "minicnn/viz/graph.py": "docs/autograd.md",
 }
 
 

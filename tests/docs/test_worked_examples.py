@@ -269,3 +269,49 @@ def test_avgpool_example():
     y.backward(np.reshape(np.array([[1, 2], [3, 4]], dtype=np.float64), (1, 1, 2, 2)))
     check("avgpool-output", "y", y.data)
     check("avgpool-output", "dx_times_9", grad(x) * 9)
+
+
+# --- the autograd engine -------------------------------------------------------------------
+_uses("autograd-input", "autograd-output")
+
+
+def test_autograd_example_generations_paths_and_unbroadcast():
+    from minicnn.function import unbroadcast
+
+    x_v, w_v = [[1, 2], [3, 4]], [0.5, 2]
+    check("autograd-input", "x", x_v)
+    check("autograd-input", "w", w_v)
+    x, w = t64(x_v), t64(w_v)
+    xw = x * w
+    y = xw + x
+    loss = (y * y).sum()
+    calls = []                                 # (generation, gradients in, gradients out) of each backward call
+    stack, seen = [loss.creator], set()
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+
+        def recording(*gys, f=f, inner=f.backward):
+            gxs = inner(*gys)
+            calls.append((f.generation, gys, gxs))
+            return gxs
+        f.backward = recording
+        stack.extend(t.creator for t in f.inputs if t.creator is not None)
+    loss.backward(retain_graph=True)
+    check("autograd-output", "xw", xw.data)
+    check("autograd-output", "y", y.data)
+    check("autograd-output", "L", loss.data)
+    check("autograd-output", "gen", [generation for generation, _, _ in calls])
+    by_generation = {generation: (gys, gxs) for generation, gys, gxs in calls}
+    gy = by_generation[1][0][0]                # what Add (y = xw + x) received
+    check("autograd-output", "gy", gy)
+    check("autograd-output", "dx_through_mul", by_generation[0][1][0])
+    check("autograd-output", "dx_through_add", by_generation[1][1][1])
+    check("autograd-output", "dx", grad(x))
+    check("autograd-output", "gw_broadcast", gy * x.data)
+    check("autograd-output", "dw", grad(w))
+    np.testing.assert_allclose(unbroadcast(gy * x.data, (2,)), grad(w))
+    loss.backward()                            # the retained graph, walked again: gradients add up
+    check("autograd-output", "dx_after_a_second_backward", grad(x))
