@@ -11,6 +11,8 @@ puts back the weights, optimizer state and buffers exactly as they were before t
 import contextlib
 import math
 
+import numpy as np
+
 from .backend import get_array_module
 from .tensor import Tensor
 
@@ -19,13 +21,28 @@ class NonFiniteError(FloatingPointError):
     """The loss, a gradient or the weights became NaN/inf; the message names the step and where."""
 
 
-def _arrays(model, optimizer):
-    """Every parameter, buffer and optimizer state array (live, not copies)."""
-    arrays = [p.data for p in model.parameters()]
+def _arrays(model, optimizer, checked=()):
+    """Every parameter, buffer and optimizer state array (live, not copies), less the parameters
+    in ``checked`` and their state: the optimizer's update kernels already said whether those are finite."""
+    params = [p for p in model.parameters() if id(p) not in checked]
+    arrays = [p.data for p in params]
     arrays += [b for m in model.modules() for b in m._buffers.values() if b is not None and hasattr(b, "dtype")]
-    for slots in optimizer.state.values():
-        arrays += [v for v in slots.values() if hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0]
+    for key, slots in optimizer.state.items():
+        if key not in checked:
+            arrays += [v for v in slots.values() if hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0]
     return [a for a in arrays if a.dtype.kind in "fc"]
+
+
+def _flags_finite(flags, arrays):
+    """True when every flag is true and every array is finite: one fused reduction, one host sync.
+    ``flags`` are the update kernels' (Python bools on NumPy, device scalars on CuPy)."""
+    device = [f for f in flags if not isinstance(f, (bool, np.bool_))]
+    if not all(bool(f) for f in flags if isinstance(f, (bool, np.bool_))):
+        return False
+    if not device:
+        return all_finite(arrays)
+    xp = get_array_module(*device)
+    return bool(xp.stack([xp.asarray(f).all() for f in device] + [xp.isfinite(a).all() for a in arrays]).all())
 
 
 def all_finite(arrays):
@@ -87,12 +104,16 @@ class Guard:
 
     def before_step(self, x):
         self.outputs, self.input_data, self.recording = [], x, True
+        if hasattr(self.optimizer, "step_finite"):
+            self.optimizer.step_finite = None    # flags from an earlier step say nothing of this one
         if self.skip:
             self.snapshot = Snapshot(self.model, self.optimizer)
 
     def check(self, loss_value):
         self.recording = False            # evaluation forwards are not watched
-        finite = math.isfinite(loss_value) and all_finite(_arrays(self.model, self.optimizer))
+        flags = getattr(self.optimizer, "step_finite", None) or {}   # from this step's update kernels
+        finite = math.isfinite(loss_value) and _flags_finite(
+            list(flags.values()), _arrays(self.model, self.optimizer, checked=flags))
         if self.comm is not None and self.comm.size > 1:   # every rank must take the same branch
             finite = bool(self.comm.allreduce_scalar(int(finite), op="min"))
         return finite
