@@ -4,6 +4,8 @@ Each rule updates ``w`` and its state arrays in place and returns a flag: True w
 it wrote (the new weights and state) is finite. The trainer's non-finite guard uses that flag
 instead of reading the weights and state a second time.
 
+``all_finite(x)`` is the same check alone, for the arrays no update kernel touched.
+
 Here are the references, in plain NumPy (they run on CuPy arrays too; there the flag is a
 device scalar, so no host sync happens). The Numba versions (``optim_numba.py``) make one pass
 over w, g and the state, in chunks on all cores, with no temporaries; the references make a
@@ -91,9 +93,20 @@ def sgd_paper_update_reference(w, g, v, lr, momentum, weight_decay, first):
     return _all_finite(xp, w, v)
 
 
+def all_finite_reference(x):
+    """isfinite(x).all(): a NumPy bool, or a CuPy 0-d array (no host sync)."""
+    return get_array_module(x).isfinite(x).all()
+
+
+register("all_finite", all_finite_reference, _numba.all_finite)
 register("adam_update", adam_update_reference, _numba.adam_update)
 register("sgd_update", sgd_update_reference, _numba.sgd_update)
 register("sgd_paper_update", sgd_paper_update_reference, _numba.sgd_paper_update)
+
+
+def all_finite(x):
+    """Whether every value of ``x`` is finite (the trainer's guard checks outputs and buffers so)."""
+    return run("all_finite", x)
 
 
 def adam_update(w, g, m, v, lr_t, beta1, one_minus_beta1, beta2, one_minus_beta2,

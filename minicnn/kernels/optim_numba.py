@@ -99,6 +99,26 @@ def _sgd_paper(w, g, v, neg_lr, lr, momentum, wd_lr, decay, first, finite):
         finite[c] = acc == 0
 
 
+@njit(parallel=True)
+def _finite_chunks(x, finite):
+    n = x.size
+    for c in prange(finite.size):
+        acc = x[0] - x[0]
+        for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
+            acc += x[i] - x[i]
+        finite[c] = acc == 0
+
+
+def all_finite(x):
+    """isfinite(x).all() in one parallel pass, without the boolean temporary."""
+    if x.dtype.kind != "f" or x.dtype == np.float16 or not x.flags.c_contiguous or x.size == 0:
+        from .optim import all_finite_reference
+        return all_finite_reference(x)
+    finite = np.empty(_chunks(x.size), np.bool_)
+    _finite_chunks(x.reshape(-1), finite)
+    return bool(finite.all())
+
+
 def _flat(*arrays):
     """1-D views of C-contiguous arrays of one dtype, or None (then the reference runs)."""
     dtype = arrays[0].dtype
