@@ -2,11 +2,13 @@
 
 One pass per parameter: each element of w, g and the state is read once and written once,
 with no temporaries (the references make a full-size array for nearly every operator). The
-work is split into chunks run by ``prange`` on all cores; each chunk also sums ``x - x`` over
-the values it wrote, which is 0 exactly when they are all finite (inf - inf and NaN give NaN),
-so the finite flag comes free with the update. Every scalar arrives as the parameter's dtype
-and every operation is done in the reference's order, so float32 and float64 results equal
-the reference's bit for bit (no fastmath: no reassociation, no fused multiply-add).
+work is split into chunks run by ``prange`` on all cores; each chunk also checks ``x - x == 0``
+for the values it wrote, true exactly when x is finite (inf - inf and NaN give NaN, and NaN
+equals nothing), and-ing the answers: the finite flag comes free with the update (a boolean
+and, unlike a float sum, leaves LLVM free to vectorize the loop). Every scalar arrives as the
+parameter's dtype and every operation is done in the reference's order, so float32 and
+float64 results equal the reference's bit for bit (no fastmath: no reassociation, no fused
+multiply-add).
 Arrays that are not C-contiguous, or whose dtypes differ, take the reference.
 """
 import numpy as np
@@ -29,7 +31,8 @@ def _chunks(n):
 def _adam(w, g, m, v, lr_t, beta1, omb1, beta2, omb2, bc2, eps, wd, decay, finite):
     n = w.size
     for c in prange(finite.size):
-        acc = eps - eps  # 0 in w's dtype
+        zero = eps - eps  # 0 in w's dtype
+        ok = True
         for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
             wi = w[i]
             gi = g[i]
@@ -46,15 +49,16 @@ def _adam(w, g, m, v, lr_t, beta1, omb1, beta2, omb2, bc2, eps, wd, decay, finit
             m[i] = mi
             v[i] = vi
             w[i] = wi
-            acc += (wi - wi) + (mi - mi) + (vi - vi)
-        finite[c] = acc == 0
+            ok &= ((wi - wi) + (mi - mi) + (vi - vi)) == zero
+        finite[c] = ok
 
 
 @njit(parallel=True)
 def _sgd(w, g, buf, lr, momentum, omd, wd, decay, use_buf, nesterov, first, finite):
     n = w.size
     for c in prange(finite.size):
-        acc = lr - lr
+        zero = lr - lr
+        ok = True
         for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
             wi = w[i]
             gi = g[i]
@@ -67,22 +71,23 @@ def _sgd(w, g, buf, lr, momentum, omd, wd, decay, use_buf, nesterov, first, fini
                     bi = buf[i] * momentum
                     bi = bi + omd * gi
                 buf[i] = bi
-                acc += bi - bi
+                ok &= (bi - bi) == zero
                 if nesterov:
                     gi = gi + momentum * bi
                 else:
                     gi = bi
             wi = wi - lr * gi
             w[i] = wi
-            acc += wi - wi
-        finite[c] = acc == 0
+            ok &= (wi - wi) == zero
+        finite[c] = ok
 
 
 @njit(parallel=True)
 def _sgd_paper(w, g, v, neg_lr, lr, momentum, wd_lr, decay, first, finite):
     n = w.size
     for c in prange(finite.size):
-        acc = lr - lr
+        zero = lr - lr
+        ok = True
         for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
             wi = w[i]
             if first:
@@ -95,18 +100,19 @@ def _sgd_paper(w, g, v, neg_lr, lr, momentum, wd_lr, decay, first, finite):
             wi = wi + vi
             v[i] = vi
             w[i] = wi
-            acc += (wi - wi) + (vi - vi)
-        finite[c] = acc == 0
+            ok &= ((wi - wi) + (vi - vi)) == zero
+        finite[c] = ok
 
 
 @njit(parallel=True)
 def _finite_chunks(x, finite):
     n = x.size
     for c in prange(finite.size):
-        acc = x[0] - x[0]
+        zero = x[0] - x[0]
+        ok = True
         for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
-            acc += x[i] - x[i]
-        finite[c] = acc == 0
+            ok &= (x[i] - x[i]) == zero
+        finite[c] = ok
 
 
 def all_finite(x):
