@@ -150,3 +150,36 @@ def test_each_update_runs_the_implementation_the_array_selects(kernel, selection
         assert calls == [expected]
     finally:
         kernels.set_kernels(previous)
+
+
+# --- the optimizers through the seam -------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: __import__("minicnn").optim.Adam(ps, lr=1e-2, weight_decay=1e-2),
+    lambda ps: __import__("minicnn").optim.SGD(ps, lr=0.1),
+    lambda ps: __import__("minicnn").optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.2, weight_decay=1e-3),
+    lambda ps: __import__("minicnn").optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: __import__("minicnn").optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=5e-4, rule="paper")])
+def test_a_trajectory_is_the_same_with_the_fused_kernels_and_with_the_references(make_opt, dtype):
+    from minicnn.nn.module import Parameter
+    trajectories = []
+    for selection in ("numpy", "numba"):
+        previous = kernels.get_kernels()
+        kernels.set_kernels(selection)
+        try:
+            w0, *grads = _arrays((3, 70000), dtype, 5, seed=3)   # several chunks
+            w = Parameter(w0)
+            opt = make_opt([w])
+            states = []
+            for g in grads:
+                w.grad = g.copy()
+                opt.step()
+                assert w.data.dtype == dtype and all(a.dtype == dtype for a in opt.state.get(id(w), {}).values()
+                                                     if isinstance(a, np.ndarray))
+                states.append([w.data.copy()] + [np.copy(a) for a in opt.state.get(id(w), {}).values()])
+            trajectories.append(states)
+        finally:
+            kernels.set_kernels(previous)
+    for ref, fused in zip(*trajectories):
+        for r, f in zip(ref, fused):
+            np.testing.assert_array_equal(f, r)
