@@ -2,8 +2,12 @@
 
 After every optimizer step the guard checks, in one fused reduction on the device, that the
 loss, every parameter, every optimizer state array and every buffer (BatchNorm's running
-statistics) are finite: ``xp.isfinite(a).all()`` per array stays on the device, the flags are
-stacked and reduced, and only that one boolean crosses to the host. When the check fails it
+statistics) are finite. The optimizer's update kernels (``kernels/optim.py``) already say,
+for each parameter they updated, whether its new weights and state are finite: they computed
+that in the same pass as the update, so those arrays are not read again. Every other array
+(buffers, parameters without a gradient, state of another optimizer) gets
+``isfinite(a).all()``. The flags stay on the device, are stacked and reduced, and only that one
+boolean crosses to the host. When the check fails it
 says where the NaN came from (the first layer whose output was not finite, or the first
 parameter whose gradient was not), and either raises ``NonFiniteError`` or, when skipping,
 puts back the weights, optimizer state and buffers exactly as they were before the step.
@@ -11,7 +15,10 @@ puts back the weights, optimizer state and buffers exactly as they were before t
 import contextlib
 import math
 
+import numpy as np
+
 from .backend import get_array_module
+from .kernels import optim as update_kernels
 from .tensor import Tensor
 
 
@@ -19,13 +26,28 @@ class NonFiniteError(FloatingPointError):
     """The loss, a gradient or the weights became NaN/inf; the message names the step and where."""
 
 
-def _arrays(model, optimizer):
-    """Every parameter, buffer and optimizer state array (live, not copies)."""
-    arrays = [p.data for p in model.parameters()]
+def _arrays(model, optimizer, checked=()):
+    """Every parameter, buffer and optimizer state array (live, not copies), less the parameters
+    in ``checked`` and their state: the optimizer's update kernels already said whether those are finite."""
+    params = [p for p in model.parameters() if id(p) not in checked]
+    arrays = [p.data for p in params]
     arrays += [b for m in model.modules() for b in m._buffers.values() if b is not None and hasattr(b, "dtype")]
-    for slots in optimizer.state.values():
-        arrays += [v for v in slots.values() if hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0]
+    for key, slots in optimizer.state.items():
+        if key not in checked:
+            arrays += [v for v in slots.values() if hasattr(v, "dtype") and getattr(v, "ndim", 0) > 0]
     return [a for a in arrays if a.dtype.kind in "fc"]
+
+
+def _flags_finite(flags, arrays):
+    """True when every flag is true and every array is finite: one fused reduction, one host sync.
+    ``flags`` are the update kernels' (Python bools on NumPy, device scalars on CuPy)."""
+    device = [f for f in flags if not isinstance(f, (bool, np.bool_))]
+    if not all(bool(f) for f in flags if isinstance(f, (bool, np.bool_))):
+        return False
+    if not device:
+        return all_finite(arrays)
+    xp = get_array_module(*device)
+    return bool(xp.stack([xp.asarray(f).all() for f in device] + [update_kernels.all_finite(a) for a in arrays]).all())
 
 
 def all_finite(arrays):
@@ -33,7 +55,9 @@ def all_finite(arrays):
     if not arrays:
         return True
     xp = get_array_module(*arrays)
-    return bool(xp.stack([xp.isfinite(a).all() for a in arrays]).all())
+    if xp is np:
+        return all(update_kernels.all_finite(a) for a in arrays)
+    return bool(xp.stack([update_kernels.all_finite(a) for a in arrays]).all())
 
 
 class Snapshot:
@@ -62,13 +86,15 @@ class Guard:
 
     While ``watching()``, a forward hook on every module keeps ``isfinite(output).all()`` as a
     device scalar (no sync): they are read only when the check fails, to name the first layer
-    whose output was not finite in the very step that failed.
+    whose output was not finite in the very step that failed. A container whose output is
+    its last child's array reuses that child's flag instead of reading the array again.
     skip: take a Snapshot before each step, so ``undo()`` can put everything back.
     """
 
     def __init__(self, model, optimizer, skip=False, comm=None):
         self.model, self.optimizer, self.skip, self.comm = model, optimizer, skip, comm
         self.snapshot, self.outputs, self.input_data, self.recording = None, [], None, False
+        self.last_output = None
 
     @contextlib.contextmanager
     def watching(self):
@@ -76,7 +102,12 @@ class Guard:
             def record(module, inputs, output):
                 data = output.data if isinstance(output, Tensor) else None
                 if self.recording and data is not None and data.dtype.kind == "f":
-                    self.outputs.append((name, module, get_array_module(data).isfinite(data).all()))
+                    if module._modules and self.last_output is data:   # a container passing on its last child's output
+                        flag = self.outputs[-1][2]
+                    else:
+                        flag = update_kernels.all_finite(data)
+                    self.outputs.append((name, module, flag))
+                    self.last_output = data
             return record
         handles = [m.register_forward_hook(hook(n)) for n, m in self.model.named_modules() if n]
         try:
@@ -86,13 +117,17 @@ class Guard:
                 h.remove()
 
     def before_step(self, x):
-        self.outputs, self.input_data, self.recording = [], x, True
+        self.outputs, self.last_output, self.input_data, self.recording = [], None, x, True
+        if hasattr(self.optimizer, "step_finite"):
+            self.optimizer.step_finite = None    # flags from an earlier step say nothing of this one
         if self.skip:
             self.snapshot = Snapshot(self.model, self.optimizer)
 
     def check(self, loss_value):
-        self.recording = False            # evaluation forwards are not watched
-        finite = math.isfinite(loss_value) and all_finite(_arrays(self.model, self.optimizer))
+        self.recording, self.last_output = False, None   # evaluation forwards are not watched
+        flags = getattr(self.optimizer, "step_finite", None) or {}   # from this step's update kernels
+        finite = math.isfinite(loss_value) and _flags_finite(
+            list(flags.values()), _arrays(self.model, self.optimizer, checked=flags))
         if self.comm is not None and self.comm.size > 1:   # every rank must take the same branch
             finite = bool(self.comm.allreduce_scalar(int(finite), op="min"))
         return finite

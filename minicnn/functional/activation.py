@@ -7,15 +7,22 @@ Derivations and worked examples: docs/relu.md, docs/softmax_cross_entropy.md
 """
 from ..backend import get_array_module
 from ..function import Function
+from ..tensor import as_tensor
+from .inplace import check_inplace, mark_inplace
 
 
 class ReLUFunction(Function):
     """y = max(x, 0).  Backward: gx = gy * [x > 0]  (the subgradient 0 is taken at x = 0).
-    Saves only the boolean mask (1 byte per element), not x or y."""
+    Saves only the boolean mask (1 byte per element), not x or y, so ``inplace=True`` may
+    write y into x's array (when :mod:`.inplace` allows it: see :func:`relu`)."""
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
     def forward(self, x):
         xp = get_array_module(x)
         self.mask = x > 0
-        return xp.maximum(x, x.dtype.type(0))   # NaN stays NaN (as in PyTorch): a diverging run must show it
+        # NaN stays NaN (as in PyTorch): a diverging run must show it
+        return xp.maximum(x, x.dtype.type(0), out=x if self.inplace else None)
 
     def backward(self, gy):
         return gy * self.mask
@@ -91,8 +98,16 @@ class LogSoftmaxFunction(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def relu(x):
-    return ReLUFunction()(x)
+def relu(x, inplace=False):
+    """max(x, 0). ``inplace=True`` overwrites x's array with the result (one array less, kept
+    alive by the graph or freshly allocated); it raises RuntimeError where that would corrupt a
+    gradient (x a leaf that requires grad, or kept by the function that made it), and bumps x's
+    version so any other function that kept x refuses to run backward."""
+    if not inplace:
+        return ReLUFunction()(x)
+    x = as_tensor(x, op="relu")
+    check_inplace(x, "relu")
+    return mark_inplace(x, ReLUFunction(inplace=True)(x))
 
 
 def sigmoid(x):

@@ -7,6 +7,7 @@ import builtins
 
 from ..backend import get_array_module
 from ..function import Function, broadcast_shapes, unbroadcast
+from .inplace import check_inplace, mark_inplace
 
 
 class _Binary(Function):
@@ -17,9 +18,19 @@ class _Binary(Function):
 
 
 class Add(_Binary):
-    """y = a + b.  Backward: da = gy, db = gy (summed over broadcast axes)."""
+    """y = a + b.  Backward: da = gy, db = gy (summed over broadcast axes).
+    Saves neither operand, so ``inplace=True`` may write y into a's array (see :func:`add`)."""
+    def __init__(self, inplace=False):
+        self.inplace = inplace
+
     def compute(self, a, b):
-        return a + b
+        if not self.inplace:
+            return a + b
+        xp = get_array_module(a)
+        if broadcast_shapes("add", a.shape, b.shape) != a.shape or xp.result_type(a, b) != a.dtype:
+            raise ValueError(f"add(inplace=True): the result must have a's shape {a.shape} and dtype "
+                             f"{a.dtype}; b has shape {b.shape} and dtype {b.dtype}. Use inplace=False")
+        return xp.add(a, b, out=a)
 
     def backward(self, gy):
         return unbroadcast(gy, self.a_shape), unbroadcast(gy, self.b_shape)
@@ -241,7 +252,17 @@ class Cast(Function):
         return gy.astype(self.x_dtype)
 
 
-def add(a, b): return Add()(a, b)
+def add(a, b, inplace=False):
+    """a + b. ``inplace=True`` writes the sum into a's array (a residual add: one array less);
+    the same rule as ``relu(x, inplace=True)`` (minicnn/functional/inplace.py) guards it."""
+    if not inplace:
+        return Add()(a, b)
+    from ..tensor import as_tensor
+    a = as_tensor(a, op="add")
+    check_inplace(a, "add")
+    return mark_inplace(a, Add(inplace=True)(a, b))
+
+
 def sub(a, b): return Sub()(a, b)
 def mul(a, b): return Mul()(a, b)
 def div(a, b): return Div()(a, b)

@@ -3,27 +3,66 @@
 Conv's temporaries (cols, the GEMM output, dcols, gY) are 10-400 MB for AlexNet-sized
 batches. Two habits keep them cheap on the CPU:
 
-- **reuse** (:class:`Workspace`): glibc hands blocks of more than a few MB back to the OS
-  when they are freed, so a fresh 100+ MB array is paid again in page faults at first
-  touch, every step; for AlexNet b64 that was a third of the step time. ``take`` an array
-  of a shape and dtype, ``give`` it back after its last use, and the next ``take`` of the
-  same shape and dtype gets it again.
+- **reuse**: glibc, by default, hands blocks of more than a few MB back to the OS when they
+  are freed, so a fresh 100+ MB array is paid again in page faults at first touch, every
+  step; for AlexNet b64 that was a third of the step time. :func:`tune_allocator` (below)
+  makes glibc keep and reuse them. Where it cannot, :class:`Workspace` does it for conv:
+  ``take`` an array of a shape and dtype, ``give`` it back after its last use, and the next
+  ``take`` of the same shape and dtype gets it again.
 - **chunking** (:func:`chunk_length`, :func:`chunk_ranges`): the input gradient's dcols is
   built a few samples at a time so it stays below ``CHUNK_BYTES``; a few big GEMMs beat
   many small ones, and a bounded buffer beats one the size of the batch.
 
 CuPy has its own memory pool: ``take`` of a CuPy shape is a plain ``cupy.empty``.
+
+The other big arrays (activations, gradients, BatchNorm and ReLU outputs) are fresh NumPy
+arrays each step. glibc serves blocks above ``M_MMAP_THRESHOLD`` (at most 32 MB) with
+``mmap`` and unmaps them on free, so each of them is paid in page faults again next step.
+:func:`tune_allocator` (run at import, on Linux with glibc only) sets ``M_MMAP_MAX=0`` and
+a large ``M_TRIM_THRESHOLD``: every block comes from the heap, and freed ones stay there for
+the next step's arrays of the same sizes instead of going back to the OS. The heap's peak is
+the step's peak, as before; it is simply not returned between steps. Set the environment
+variable ``MINICNN_MALLOC=system`` before importing minicnn to keep glibc's defaults.
 """
+import ctypes
+import os
+import platform
+import sys
+
 import numpy as np
 
 CHUNK_BYTES = 256 << 20   # bounds dcols of the conv input gradient
+
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4        # mallopt parameters, from glibc's <malloc.h>
+TRIM_THRESHOLD_BYTES = 1 << 30               # freed heap above this much goes back to the OS
+allocator_tuned = False                      # True once tune_allocator() has changed glibc's settings
+
+
+def tune_allocator():
+    """glibc: serve big blocks from the heap (no mmap per array) and keep freed memory for
+    reuse. Does nothing (returns False) elsewhere, or when ``MINICNN_MALLOC=system``."""
+    global allocator_tuned
+    if (not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc"
+            or os.environ.get("MINICNN_MALLOC", "").lower() == "system"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        allocator_tuned = bool(libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        allocator_tuned = False
+    return allocator_tuned
+
+
+tune_allocator()
 
 
 class Workspace:
     """A pool of big NumPy arrays keyed by (shape, dtype).
 
     Only plain, unshared NumPy arrays of at least ``min_bytes`` are kept, at most
-    ``max_bytes`` in all.
+    ``max_bytes`` in all. Kept buffers sit idle between their uses (a conv's dcols through the
+    whole next forward pass), so they add to the peak.
     """
 
     def __init__(self, max_bytes=2 << 30, min_bytes=1 << 20):
@@ -53,7 +92,11 @@ class Workspace:
         self._free, self._bytes = {}, 0
 
 
-workspace = Workspace()
+# With the tuned allocator the heap already reuses freed blocks without page faults, so the
+# shared pool keeps nothing (its idle buffers cost 0.5 GB of peak in ResNet-18 b32); elsewhere
+# it keeps up to 512 MB to spare the page faults of conv's biggest temporaries.
+WORKSPACE_BYTES = 0 if allocator_tuned else 2 * CHUNK_BYTES
+workspace = Workspace(max_bytes=WORKSPACE_BYTES)
 
 
 def take(xp, shape, dtype):

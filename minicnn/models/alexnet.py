@@ -40,8 +40,8 @@ class AlexNet(nn.Sequential):
                              f"the last max-pool; the smallest that works is {smallest}")
         layers = build_layers(in_channels)
         layers += [nn.Flatten(),
-                   nn.Linear(256 * side * side, 4096), nn.ReLU(), nn.Dropout(0.5),
-                   nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+                   nn.Linear(256 * side * side, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                   nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
                    nn.Linear(4096, num_classes)]
         super().__init__(*layers)
         self.variant = variant
@@ -62,11 +62,11 @@ def _final_side(input_size, conv1_padding):
 
 
 def _d2l_layers(in_channels):
-    return [nn.Conv2d(in_channels, 96, 11, stride=4, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2)]
+    return [nn.Conv2d(in_channels, 96, 11, stride=4, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2),
+            nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2)]
 
 
 def _lrn():
@@ -74,11 +74,11 @@ def _lrn():
 
 
 def _paper_layers(in_channels):
-    return [nn.Conv2d(in_channels, 96, 11, stride=4, padding=2), nn.ReLU(), _lrn(), nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), _lrn(), nn.MaxPool2d(3, stride=2),
-            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, stride=2)]
+    return [nn.Conv2d(in_channels, 96, 11, stride=4, padding=2), nn.ReLU(inplace=True), _lrn(), nn.MaxPool2d(3, stride=2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(inplace=True), _lrn(), nn.MaxPool2d(3, stride=2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2)]
 
 
 _VARIANTS = {"d2l": (_d2l_layers, lambda size: _final_side(size, conv1_padding=1)),

@@ -18,9 +18,9 @@ class MNISTCNN(nn.Module):
         if input_size % 4:
             raise ValueError(f"mnist_cnn: input_size must be a multiple of 4 (two 2x2 pools), got {input_size}")
         self.conv1 = nn.Sequential(
-            nn.Conv2d(in_channels, 16, kernel_size=5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2))
+            nn.Conv2d(in_channels, 16, kernel_size=5, padding=2), nn.BatchNorm2d(16), nn.ReLU(inplace=True), nn.MaxPool2d(2))
         self.conv2 = nn.Sequential(
-            nn.Conv2d(16, 32, kernel_size=5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2))
+            nn.Conv2d(16, 32, kernel_size=5, padding=2), nn.BatchNorm2d(32), nn.ReLU(inplace=True), nn.MaxPool2d(2))
         side = input_size // 4
         self.flatten = nn.Flatten(1)
         self.fc = nn.Linear(side * side * 32, num_classes)

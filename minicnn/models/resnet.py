@@ -4,14 +4,15 @@ the seed's small CIFAR-10 ResNet.
 A residual block learns F(x) and outputs relu(F(x) + shortcut(x)); the shortcut is the
 identity, or a strided projection (conv + BN, ``downsample``) where the shape changes.
 Gradients reach early layers through the identity path undiminished, which is what lets
-these networks be deep.
+these networks be deep. As in torchvision, the ReLUs and the residual add write into their
+input's array (``inplace=True``): out is BatchNorm's fresh output, kept by nobody else.
 
 ImageNet: conv1 7x7/2 - bn1 - relu - maxpool 3x3/2 - layer1..layer4 - avgpool - fc, with
 BasicBlocks (two 3x3 convs) for 18/34 and Bottlenecks (1x1 reduce, 3x3, 1x1 expand x4) for
 50. Keys ("layer1.0.conv1.weight", "layer2.0.downsample.1.running_var", "fc.bias") and counts
 (11,689,512 / 21,797,672 / 25,557,032) match torchvision.
 """
-from .. import nn
+from .. import functional as F, nn
 
 
 def conv3x3(in_channels, out_channels, stride=1):
@@ -30,7 +31,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(channels, channels)
         self.bn2 = nn.BatchNorm2d(channels)
         self.downsample = downsample
@@ -39,7 +40,7 @@ class BasicBlock(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)
+        return self.relu(F.add(out, shortcut, inplace=True))
 
 
 class Bottleneck(nn.Module):
@@ -54,7 +55,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(channels)
         self.conv3 = conv1x1(channels, channels * self.expansion)
         self.bn3 = nn.BatchNorm2d(channels * self.expansion)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
 
     def forward(self, x):
@@ -62,7 +63,7 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(out + shortcut)
+        return self.relu(F.add(out, shortcut, inplace=True))
 
 
 class ResNet(nn.Module):
@@ -71,7 +72,7 @@ class ResNet(nn.Module):
         self.inplanes = 64
         self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = self._make_stage(block, 64, blocks_per_stage[0])
         self.layer2 = self._make_stage(block, 128, blocks_per_stage[1], stride=2)
@@ -133,7 +134,7 @@ class CIFARResNet(nn.Module):
         self.inplanes = 16
         self.conv = conv3x3(in_channels, 16)
         self.bn = nn.BatchNorm2d(16)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.layer1 = self._make_stage(16, blocks_per_stage[0])
         self.layer2 = self._make_stage(32, blocks_per_stage[1], stride=2)
         self.layer3 = self._make_stage(64, blocks_per_stage[2], stride=2)

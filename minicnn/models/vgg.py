@@ -20,8 +20,8 @@ class VGG(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.flatten = nn.Flatten(1)
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(4096, num_classes))
         _init_weights(self)
 
@@ -38,7 +38,7 @@ def _make_features(layout, in_channels, batch_norm):
         layers.append(nn.Conv2d(in_channels, width, 3, padding=1))
         if batch_norm:
             layers.append(nn.BatchNorm2d(width))
-        layers.append(nn.ReLU())
+        layers.append(nn.ReLU(inplace=True))
         in_channels = width
     return nn.Sequential(*layers)
 

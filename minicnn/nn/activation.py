@@ -4,14 +4,15 @@ from .module import Module
 
 
 class ReLU(Module):
-    """y = max(x, 0).  ``inplace`` is accepted for PyTorch compatibility; minicnn always
-    returns a new array (the graph needs x's sign for backward anyway)."""
+    """y = max(x, 0).  ``inplace=True`` (as in PyTorch) writes y into x's array: one array
+    less per layer. Backward needs only x's sign, saved as a mask; F.relu raises where the
+    write would corrupt a gradient (see minicnn/functional/inplace.py)."""
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

@@ -5,6 +5,7 @@ Derivations and worked examples: docs/adam.md
 import math
 
 from ..backend import get_array_module
+from ..kernels import optim as update_kernels
 from .optimizer import Optimizer, check_number
 
 
@@ -41,6 +42,7 @@ class Adam(Optimizer):
 
     def step(self):
         self._check_grad_shapes()
+        self._begin_step()
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:
@@ -48,9 +50,6 @@ class Adam(Optimizer):
                 if g is None:
                     continue
                 w = p.data
-                xp_cast = w.dtype.type
-                if group["weight_decay"] != 0:
-                    g = g + xp_cast(group["weight_decay"]) * w
                 state = self._state_for(p)
                 m = self._buffer_like(state, "exp_avg", p)
                 v = self._buffer_like(state, "exp_avg_sq", p)
@@ -60,14 +59,9 @@ class Adam(Optimizer):
                     v = state["exp_avg_sq"] = xp.zeros_like(w)
                     state["step"] = 0
                 state["step"] = t = int(state["step"]) + 1
-                m *= xp_cast(beta1)
-                m += xp_cast(1 - beta1) * g
-                v *= xp_cast(beta2)
-                v += xp_cast(1 - beta2) * (g * g)
-                step_size = xp_cast(group["lr"] / (1 - beta1 ** t))
-                bias_correction2_sqrt = xp_cast(math.sqrt(1 - beta2 ** t))
-                denom = get_array_module(v).sqrt(v)
-                denom /= bias_correction2_sqrt
-                denom += xp_cast(group["eps"])
-                w -= step_size * m / denom
+                # the formulas above, fused into one pass (kernels/optim.py has them in NumPy)
+                finite = update_kernels.adam_update(w, g, m, v, *update_kernels.scalars(
+                    w, group["lr"] / (1 - beta1 ** t), beta1, 1 - beta1, beta2, 1 - beta2,
+                    math.sqrt(1 - beta2 ** t), group["eps"], group["weight_decay"]))
+                self._record_finite(p, finite)
                 p._bump_version()  # an in-place change: a graph that saved p refuses backward

@@ -28,6 +28,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # id(param) -> {name: array or number}
+        self.step_finite = None  # after step(): {id(param): were its new weights and state finite}
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params should be an iterable of Parameters "
@@ -102,6 +103,15 @@ class Optimizer:
             if p.grad is not None and tuple(p.grad.shape) != tuple(p.data.shape):
                 raise ValueError(f"{type(self).__name__}.step: parameter {index} has shape {tuple(p.data.shape)} "
                                  f"but its .grad has shape {tuple(p.grad.shape)}; expected the same shape")
+
+    def _begin_step(self):
+        """Start a new record of finite flags (the trainer's guard reads ``step_finite``)."""
+        self.step_finite = {}
+
+    def _record_finite(self, p, flag):
+        """``flag``, from the update kernel: p's new weights and state are all finite
+        (a bool, or a device scalar on CuPy: no host sync here)."""
+        self.step_finite[id(p)] = flag
 
     @staticmethod
     def _grad_of(p):

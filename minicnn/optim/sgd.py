@@ -2,6 +2,8 @@
 
 Derivations and worked examples: docs/sgd_momentum.md
 """
+from ..backend import get_array_module
+from ..kernels import optim as update_kernels
 from .optimizer import Optimizer, check_number
 
 _RULES = ("pytorch", "paper")
@@ -58,45 +60,40 @@ class SGD(Optimizer):
 
     def step(self):
         self._check_grad_shapes()
+        self._begin_step()
         for group in self.param_groups:
             for p in group["params"]:
                 g = self._grad_of(p)
                 if g is None:
                     continue
                 if group["rule"] == "paper":
-                    self._paper_step(p, g, group)
+                    finite = self._paper_step(p, g, group)
                 else:
-                    self._pytorch_step(p, g, group)
+                    finite = self._pytorch_step(p, g, group)
+                self._record_finite(p, finite)
                 p._bump_version()  # an in-place change: a graph that saved p refuses backward
 
+    # the formulas above, each fused into one pass (kernels/optim.py has them in NumPy)
     def _pytorch_step(self, p, g, group):
         w = p.data
-        cast = w.dtype.type  # hyper-parameters as the parameter's dtype: float32 stays float32
-        lr, momentum, wd = cast(group["lr"]), cast(group["momentum"]), cast(group["weight_decay"])
-        if group["weight_decay"] != 0:
-            g = g + wd * w
+        lr, momentum, one_minus_dampening, wd = update_kernels.scalars(  # float32 stays float32
+            w, group["lr"], group["momentum"], 1 - group["dampening"], group["weight_decay"])
+        buf, first = None, False
         if group["momentum"] != 0:
             state = self._state_for(p)
             buf = self._buffer_like(state, "momentum_buffer", p)
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
-            else:
-                buf *= momentum
-                buf += cast(1 - group["dampening"]) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        w -= lr * g
+                buf, first = get_array_module(w).empty_like(w), True
+                state["momentum_buffer"] = buf
+        return update_kernels.sgd_update(w, g, buf, lr, momentum, one_minus_dampening, wd,
+                                         group["nesterov"], first)
 
     def _paper_step(self, p, g, group):
         w = p.data
-        cast = w.dtype.type
-        lr, momentum, wd = cast(group["lr"]), cast(group["momentum"]), cast(group["weight_decay"])
+        lr, momentum, wd = update_kernels.scalars(w, group["lr"], group["momentum"], group["weight_decay"])
         state = self._state_for(p)
         v = self._buffer_like(state, "velocity", p)
-        if v is None:
-            v = state["velocity"] = (-lr) * g
-        else:
-            v *= momentum
-            v -= lr * g
-        if group["weight_decay"] != 0:
-            v -= (wd * lr) * w
-        w += v
+        first = v is None
+        if first:
+            v = state["velocity"] = get_array_module(w).empty_like(w)
+        return update_kernels.sgd_paper_update(w, g, v, lr, momentum, wd, first)

@@ -35,7 +35,8 @@ def capture_activations(model, x, select=lambda name, module: _kind(module, "Con
 
     def grab(name):
         def hook(module, inputs, output):
-            captured[name] = _as_numpy(output.data if isinstance(output, Tensor) else output)
+            # a copy: an in-place ReLU after this layer (the zoo's) would otherwise rectify it
+            captured[name] = np.array(_as_numpy(output.data if isinstance(output, Tensor) else output))
         return hook
 
     for name, module in model.named_modules():
