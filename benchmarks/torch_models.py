@@ -86,4 +86,20 @@ def resnet18(num_classes=1000, in_channels=3):
     return ResNet18()
 
 
-TORCH_MODELS = {"alexnet": alexnet_d2l, "mnist_cnn": mnist_cnn, "resnet18": resnet18}
+def vgg11(num_classes=1000, in_channels=3):
+    """torchvision's VGG-11 (configuration A, no BatchNorm), written out."""
+    nn = _nn()
+    layers = []
+    for width in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+        if width == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU()]
+            in_channels = width
+    return nn.Sequential(
+        nn.Sequential(*layers), nn.AdaptiveAvgPool2d(7), nn.Flatten(),
+        nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4096, num_classes))
+
+
+TORCH_MODELS = {"alexnet": alexnet_d2l, "mnist_cnn": mnist_cnn, "resnet18": resnet18, "vgg11": vgg11}

@@ -22,3 +22,5 @@ from .dtypes import (bool, double, float16, float32, float64, half, int8, int32,
 from .factories import (abs, arange, cat, eye, exp, full, log, matmul, maximum, normal,  # noqa: A004
                         ones, ones_like, rand, randint, randn, sqrt, stack, tensor, where, zeros,
                         zeros_like)
+from . import backends, threads
+threads.apply_default_policy()

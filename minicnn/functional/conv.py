@@ -17,7 +17,9 @@ needs no grad, as for the first layer of a network.
 
 The kernels (im2col, col2im, the layout moves) come from ``minicnn.kernels``, which picks
 CUDA, Numba or the NumPy reference from the array; the big temporaries come from
-``kernels.memory`` (reused across steps, dcols built a few samples at a time).
+``kernels.memory`` (reused across steps). Memory is bounded by ``mc.backends.conv.workspace_bytes``:
+when the batch's cols would exceed it, they are built a few samples at a time (forward, and
+again from x in backward for dW, instead of being kept), and so is dcols.
 
 ``conv2d_reference`` is the plain version: im2col by strided slices, a batched matmul and
 a reshape, all Tensor ops, so autograd alone differentiates it. Tests hold the two equal.
@@ -26,7 +28,7 @@ Derivations and worked examples: docs/convolution.md
 """
 import numbers
 
-from .. import kernels
+from .. import backends, kernels
 from ..backend import get_array_module
 from ..function import Function
 from ..geometry import check_fits, check_window_args, output_hw, pair, window_offsets
@@ -69,21 +71,40 @@ class Conv2dFunction(Function):
         g, kernel = self.groups, (kh, kw)
         Ho, Wo = output_hw((H, W), kernel, self.stride, self.padding, self.dilation)
         R, Og, P = Cg * kh * kw, O // g, Ho * Wo
-        cols = kernels.im2col(x, kernel, self.stride, self.padding, self.dilation)     # (C*kh*kw, N*P)
-        # Y[O_g] = W_g @ cols[R_g]: one large GEMM per group over the whole batch (on few cores a
-        # few big BLAS calls beat N per-sample calls: measured 3-4x less CPU under load)
-        Y = memory.take(xp, (O, N * P), x.dtype)
-        for k in range(g):
-            xp.matmul(weight[k * Og:(k + 1) * Og].reshape(Og, R), cols[k * R:(k + 1) * R], out=Y[k * Og:(k + 1) * Og])
-        y = kernels.gemm_output_to_nchw(Y, bias, N)                                    # (N, O, P) + b
-        memory.give(Y)
-        # keep only what the requested gradients need: cols for dW, W for dx
         self.x_shape, self.kernel = x.shape, kernel
-        self.cols = cols if self.needs_input_grad[1] else None
+        self.weight = weight if self.needs_input_grad[0] else None
+        # cols of the whole batch when they fit under mc.backends.conv.workspace_bytes (kept for
+        # dW); else a few samples at a time, and backward rebuilds them from x chunk by chunk
+        self.chunk = memory.chunk_length(N, C * kh * kw * P * x.itemsize, limit=backends.conv.workspace_bytes)
+        if self.chunk < N:
+            y = xp.empty((N, O, P), dtype=x.dtype)
+            for n0, n1 in memory.chunk_ranges(N, self.chunk):
+                cols = kernels.im2col(x[n0:n1], kernel, self.stride, self.padding, self.dilation)
+                y[n0:n1] = self._gemm(cols, weight, bias, n1 - n0)
+                memory.give(cols)
+            self.x, self.cols = (x if self.needs_input_grad[1] else None), None
+            return y.reshape(N, O, Ho, Wo)
+        cols = kernels.im2col(x, kernel, self.stride, self.padding, self.dilation)     # (C*kh*kw, N*P)
+        y = self._gemm(cols, weight, bias, N)
+        # keep only what the requested gradients need: cols for dW, W for dx
+        self.x, self.cols = None, (cols if self.needs_input_grad[1] else None)
         if self.cols is None:
             memory.give(cols)
-        self.weight = weight if self.needs_input_grad[0] else None
         return y.reshape(N, O, Ho, Wo)
+
+    def _gemm(self, cols, weight, bias, n_samples):
+        """y (n, O, P) = W @ cols + b, per group. One large GEMM per group over the whole batch
+        (or chunk): on few cores a few big BLAS calls beat N per-sample calls (measured 3-4x less
+        CPU under load)."""
+        xp = get_array_module(cols)
+        O, R, g = weight.shape[0], cols.shape[0] // self.groups, self.groups
+        Og = O // g
+        Y = memory.take(xp, (O, cols.shape[1]), cols.dtype)
+        for k in range(g):
+            xp.matmul(weight[k * Og:(k + 1) * Og].reshape(Og, R), cols[k * R:(k + 1) * R], out=Y[k * Og:(k + 1) * Og])
+        y = kernels.gemm_output_to_nchw(Y, bias, n_samples)                           # (n, O, P) + b
+        memory.give(Y)
+        return y
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -97,14 +118,20 @@ class Conv2dFunction(Function):
         gY, gb = kernels.nchw_to_gemm_layout(gy, memory.take(xp, (O, N * Ho * Wo), gy.dtype), with_bias_grad=needs_b)
         gx = gw = None
         if needs_w:
-            gw = xp.empty((g, Og, R), dtype=gy.dtype)
-            for k in range(g):
-                # dW_g = gY_g @ cols_g^T, computed as (cols_g @ gY_g^T)^T: the same product, but
-                # OpenBLAS is 1.3x (and for conv1's skinny (96, 121) result 10x) faster this way round
-                gw[k] = xp.matmul(self.cols[k * R:(k + 1) * R], gY[k * Og:(k + 1) * Og].T).T
+            gw = xp.zeros((g, Og, R), dtype=gy.dtype)
+            P = Ho * Wo
+            chunks = ([(0, N, self.cols)] if self.cols is not None else
+                      [(n0, n1, None) for n0, n1 in memory.chunk_ranges(N, self.chunk)])
+            for n0, n1, cols in chunks:
+                if cols is None:                               # rebuilt from x, a chunk at a time
+                    cols = kernels.im2col(self.x[n0:n1], self.kernel, self.stride, self.padding, self.dilation)
+                for k in range(g):
+                    # dW_g = gY_g @ cols_g^T, computed as (cols_g @ gY_g^T)^T: the same product, but
+                    # OpenBLAS is 1.3x (and for conv1's skinny (96, 121) result 10x) faster this way round
+                    gw[k] += xp.matmul(cols[k * R:(k + 1) * R], gY[k * Og:(k + 1) * Og, n0 * P:n1 * P].T).T
+                memory.give(cols)                              # before col2im needs memory
             gw = gw.reshape(O, C // g, *self.kernel)
-            memory.give(self.cols)                             # before col2im needs memory
-            self.cols = None
+            self.cols = self.x = None
         if needs_x:
             gx = self._input_grad(gY)                          # dx = col2im(W^T @ gY)
         memory.give(gY)
@@ -112,7 +139,7 @@ class Conv2dFunction(Function):
 
     def _input_grad(self, gY):
         """dx = col2im(dcols), dcols[R_g] = W_g^T @ gY[O_g]; a few samples at a time so that
-        dcols stays below ``memory.CHUNK_BYTES``."""
+        dcols stays below ``mc.backends.conv.workspace_bytes``."""
         xp = get_array_module(gY)
         N, C, H, W = self.x_shape
         if N == 0:  # an empty batch has an empty gradient
@@ -121,7 +148,7 @@ class Conv2dFunction(Function):
         O = self.weight.shape[0]
         Og, R, P = O // g, C // g * kh * kw, gY.shape[1] // N
         weight_t = [xp.ascontiguousarray(self.weight[k * Og:(k + 1) * Og].reshape(Og, R).T) for k in range(g)]
-        chunk = memory.chunk_length(N, C * kh * kw * P * gY.itemsize)
+        chunk = memory.chunk_length(N, C * kh * kw * P * gY.itemsize, limit=backends.conv.workspace_bytes)
         dcols = memory.take(xp, (C * kh * kw, chunk * P), gY.dtype)
         gx = xp.empty(self.x_shape, dtype=gY.dtype)
         for n0, n1 in memory.chunk_ranges(N, chunk):
@@ -137,9 +164,33 @@ class Conv2dFunction(Function):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, name="conv2d"):
     """2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
     bias (O,) or None -> (N, O, Ho, Wo). ``stride``, ``padding``, ``dilation``: int or (h, w).
-    ``name`` labels the error messages (``nn.Conv2d`` passes e.g. "Conv2d(3->16)")."""
+    ``name`` labels the error messages (``nn.Conv2d`` passes e.g. "Conv2d(3->16)").
+    The algorithm (im2col, or Winograd for stride-1 3×3/5×5 layers where it pays) is chosen per
+    call by ``mc.backends.conv`` (minicnn/backends/convolution.py, docs/winograd.md)."""
     fn = Conv2dFunction(stride, padding, dilation, groups, name=name)
-    return fn(x, weight) if bias is None else fn(x, weight, bias)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    if _algorithm(fn, *inputs) == "winograd":
+        from .winograd import WinogradConv2dFunction
+        fn = WinogradConv2dFunction(fn.padding, fn.groups, name=name)
+    return fn(*inputs)
+
+
+def _algorithm(fn, x, weight, bias=None):
+    """"im2col" or "winograd" for this call, by ``mc.backends.conv`` (the heuristic, a forced
+    choice, or the autotuner, which runs each candidate's forward once under no_grad)."""
+    from .. import backends
+    from ..function import no_grad
+    from .winograd import WinogradConv2dFunction
+    x_data, w_data = getattr(x, "data", x), getattr(weight, "data", weight)
+    if getattr(x_data, "ndim", 0) != 4 or getattr(w_data, "ndim", 0) != 4:
+        return "im2col"                               # the Function's check names the problem
+
+    def run(algorithm):
+        candidate = (WinogradConv2dFunction(fn.padding, fn.groups, name=fn.name) if algorithm == "winograd"
+                     else Conv2dFunction(fn.stride, fn.padding, fn.dilation, fn.groups, name=fn.name))
+        with no_grad():
+            candidate(x, weight) if bias is None else candidate(x, weight, bias)
+    return backends.conv.choose(x_data, w_data.shape, fn.stride, fn.padding, fn.dilation, fn.groups, run=run)
 
 
 def conv2d_reference(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

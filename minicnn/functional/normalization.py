@@ -10,9 +10,13 @@ and dvar/dx_i = 2 (x_i - mu) / m, dmu/dx_i = 1 / m; collecting terms,
     gx = inv_std / m * (m g - sum(g) - xhat * sum(g * xhat))
     ggamma = sum(gy * xhat),  gbeta = sum(gy)
 In evaluation mu and var are constants (running statistics): gx = g * inv_std.
+The passes run as kernels (``kernels.batch_norm_*``; references in kernels/batchnorm.py, Numba
+loops one sweep per channel): statistics, apply, and in backward the two sums and dx.
 
 Derivations and worked examples: docs/batchnorm.md, docs/lrn.md
 """
+import math
+
 from .. import kernels
 from ..backend import get_array_module
 from ..function import Function
@@ -60,19 +64,17 @@ class BatchNormFunction(Function):
 
     def forward(self, x, *params):
         xp = get_array_module(x)
-        weight = params[0] if self.has_weight else None
-        bias = params[-1] if self.has_bias else None
-        axes = (0,) + tuple(range(2, x.ndim))
-        per_channel = (1, -1) + (1,) * (x.ndim - 2)      # (C,) -> broadcastable against x
-        m = x.size // x.shape[1]                          # values per channel
+        N, C = x.shape[:2]
+        x3 = xp.ascontiguousarray(x).reshape(N, C, math.prod(x.shape[2:]))   # (N, C, S): one channel axis
+        weight = params[0] if self.has_weight else xp.ones(C, dtype=x.dtype)
+        bias = params[-1] if self.has_bias else xp.zeros(C, dtype=x.dtype)
+        m = x3.shape[0] * x3.shape[2]                    # values per channel
         use_batch_stats = self.training or self.running_mean is None or self.running_var is None
         if use_batch_stats:
             if m <= 1:
                 raise ValueError(f"{self.name}: expected more than 1 value per channel when "
                                  f"training, got input {x.shape}")
-            mean = x.mean(axis=axes)
-            centered = x - mean.reshape(per_channel)
-            var = (centered * centered).mean(axis=axes)   # biased: this is what normalises
+            mean, var = kernels.batch_norm_stats(x3, xp.empty(C, dtype=x.dtype), xp.empty(C, dtype=x.dtype))
             if self.training and self.running_mean is not None:
                 unbiased_var = var * (m / (m - 1))
                 for running, stat in ((self.running_mean, mean), (self.running_var, unbiased_var)):
@@ -80,45 +82,38 @@ class BatchNormFunction(Function):
                     running += (self.momentum * stat).astype(running.dtype, copy=False)
         else:
             mean, var = (stat.astype(x.dtype, copy=False) for stat in (self.running_mean, self.running_var))
-            centered = x - mean.reshape(per_channel)
-        inv_std = 1 / xp.sqrt(var + self.eps)
-        xhat = centered * inv_std.reshape(per_channel)
-        del centered
-        if weight is not None:
-            y = xhat * weight.reshape(per_channel)
-            if bias is not None:
-                y += bias.reshape(per_channel)
-        else:
-            y = xhat if bias is None else xhat + bias.reshape(per_channel)
-        need_x = self.needs_input_grad[0]
-        need_xhat = (need_x and use_batch_stats) or (self.has_weight and self.needs_input_grad[1])
-        self.xhat = xhat if need_xhat else None
-        self.inv_std, self.axes, self.batch_stats = inv_std, axes, use_batch_stats
-        self.weight = weight
+        inv_std = (1 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
+        y = kernels.batch_norm_apply(x3, mean, inv_std, weight, bias, xp.empty_like(x3))
+        # backward recomputes xhat = (x - mean) * inv_std from x, which the graph keeps anyway:
+        # no saved xhat, one array of the input's size less per BatchNorm layer
+        need_xhat = (self.needs_input_grad[0] and use_batch_stats) or (self.has_weight and self.needs_input_grad[1])
+        self.x3 = x3 if need_xhat else None
+        self.mean, self.inv_std, self.batch_stats, self.weight = mean, inv_std, use_batch_stats, weight
         self.running_mean = self.running_var = None   # backward does not need them
-        return y
+        return y.reshape(x.shape)
 
     def backward(self, gy):
-        shape = (1, -1) + (1,) * (gy.ndim - 2)
-        axes = self.axes
-        grads = []
+        xp = get_array_module(gy)
+        N, C = gy.shape[:2]
+        gy3 = xp.ascontiguousarray(gy).reshape(N, C, math.prod(gy.shape[2:]))
         needs = self.needs_input_grad
-        g = gy if self.weight is None else gy * self.weight.reshape(shape)
-        if needs[0]:
-            inv_std = self.inv_std.reshape(shape)
-            if self.batch_stats:
-                m = gy.size // gy.shape[1]
-                g_sum = g.sum(axis=axes).reshape(shape)
-                gx_hat_sum = (g * self.xhat).sum(axis=axes).reshape(shape)
-                grads.append((inv_std / m) * (m * g - g_sum - self.xhat * gx_hat_sum))
-            else:
-                grads.append(g * inv_std)
-        else:
+        sums = None
+        if self.x3 is not None:     # Σ gy and Σ gy·xhat: the bias and weight gradients, and dx's terms
+            sums = kernels.batch_norm_backward_sums(gy3, self.x3, self.mean, self.inv_std,
+                                                    xp.empty(C, dtype=gy.dtype), xp.empty(C, dtype=gy.dtype))
+        grads = []
+        if not needs[0]:
             grads.append(None)
+        elif self.batch_stats:
+            gx = kernels.batch_norm_backward_input(gy3, self.x3, self.mean, self.inv_std, self.weight, *sums,
+                                                   xp.empty_like(gy3))
+            grads.append(gx.reshape(gy.shape))
+        else:                       # running statistics are constants: gx = gy * weight * inv_std
+            grads.append(gy * (self.weight * self.inv_std).reshape((1, -1) + (1,) * (gy.ndim - 2)))
         if self.has_weight:
-            grads.append((gy * self.xhat).sum(axis=axes) if needs[1] else None)
+            grads.append(sums[1] if needs[1] else None)
         if self.has_bias:
-            grads.append(gy.sum(axis=axes) if needs[-1] else None)
+            grads.append((sums[0] if sums is not None else gy3.sum(axis=(0, 2))) if needs[-1] else None)
         return tuple(grads)
 
 

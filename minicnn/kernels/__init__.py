@@ -4,6 +4,7 @@ plain-NumPy reference beside it that is written for reading; tests check that th
     kernels.im2col(x, kernel, stride, padding, dilation)       kernels.col2im(cols, x_shape, ...)
     kernels.maxpool_forward / maxpool_backward                 kernels.avgpool_forward / avgpool_backward
     kernels.lrn_forward / lrn_backward                         kernels.gemm_output_to_nchw / nchw_to_gemm_layout
+    kernels.winograd_transform_tiles / _untransform_tiles      kernels.batch_norm_stats / _apply / _backward_sums / _input
 
 each pick the implementation from the array (``dispatch.py``: CuPy -> CUDA, NumPy -> Numba or
 the reference). ``set_kernels("numba" | "numpy")`` picks the CPU implementation (default:
@@ -75,5 +76,6 @@ def njit(*args, **kwargs):
 from .dispatch import (IMPLEMENTATIONS, TABLE, avgpool_backward, avgpool_forward, col2im,  # noqa: E402
                        describe, gemm_output_to_nchw, im2col, implementation_for, lrn_backward,
                        lrn_forward, maxpool_backward, maxpool_forward, nchw_to_gemm_layout, register,
-                       run)
+                       run, winograd_transform_tiles, winograd_untransform_tiles, batch_norm_stats,
+                       batch_norm_apply, batch_norm_backward_sums, batch_norm_backward_input)
 from . import memory  # noqa: E402

@@ -17,6 +17,7 @@ import numpy as np
 from .. import backend
 from . import cupy_gpu, get_kernels, im2col_reference as _im2col, layout as _layout, lrn as _lrn
 from . import numba_adapters as _numba, pooling as _pooling
+from . import batchnorm as _bn, winograd as _winograd
 
 IMPLEMENTATIONS = ("cuda", "numba", "numpy")
 
@@ -37,6 +38,12 @@ TABLE = {
     "avgpool_backward": _entry(_pooling.avgpool_backward),
     "lrn_forward": _entry(_lrn.lrn_forward_reference, _numba.lrn_forward, cupy_gpu.lrn_forward),
     "lrn_backward": _entry(_lrn.lrn_backward_reference, _numba.lrn_backward, cupy_gpu.lrn_backward),
+    "winograd_transform_tiles": _entry(_winograd.transform_tiles, _numba.winograd_transform_tiles),
+    "winograd_untransform_tiles": _entry(_winograd.untransform_tiles, _numba.winograd_untransform_tiles),
+    "batch_norm_stats": _entry(_bn.batch_norm_stats, _numba.batch_norm_stats),
+    "batch_norm_apply": _entry(_bn.batch_norm_apply, _numba.batch_norm_apply),
+    "batch_norm_backward_sums": _entry(_bn.batch_norm_backward_sums, _numba.batch_norm_backward_sums),
+    "batch_norm_backward_input": _entry(_bn.batch_norm_backward_input, _numba.batch_norm_backward_input),
 }
 
 
@@ -115,3 +122,33 @@ def lrn_forward(x, size, alpha, beta, k):
 def lrn_backward(x, s, gy, size, alpha, beta):
     """gx (N, C, S) from the saved x and s and the output gradient gy."""
     return run("lrn_backward", x, s, gy, size, alpha, beta)
+
+
+def winograd_transform_tiles(x, L, m, pad_h, pad_w, th, tw, out):
+    """out (α, α, C, N*th*tw) = L @ tile @ Lᵀ for x's k×k tiles every m pixels; ``kernels/winograd.py``."""
+    return run("winograd_transform_tiles", x, L, m, pad_h, pad_w, th, tw, out)
+
+
+def winograd_untransform_tiles(M, L, th, tw, bias, out):
+    """out (N, O, Ho, Wo) = the tiles L @ M[:, :, o, t] @ Lᵀ side by side, cropped, + bias."""
+    return run("winograd_untransform_tiles", M, L, th, tw, bias, out)
+
+
+def batch_norm_stats(x, mean, var):
+    """mean, biased var (C,) of x (N, C, S) over n and s; ``kernels/batchnorm.py``."""
+    return run("batch_norm_stats", x, mean, var)
+
+
+def batch_norm_apply(x, mean, inv_std, weight, bias, y):
+    """y = (x - mean) * inv_std * weight + bias per channel, x and y (N, C, S)."""
+    return run("batch_norm_apply", x, mean, inv_std, weight, bias, y)
+
+
+def batch_norm_backward_sums(gy, x, mean, inv_std, sum_gy, sum_gy_xhat):
+    """Σ gy and Σ gy * xhat per channel (the bias and weight gradients)."""
+    return run("batch_norm_backward_sums", gy, x, mean, inv_std, sum_gy, sum_gy_xhat)
+
+
+def batch_norm_backward_input(gy, x, mean, inv_std, weight, sum_gy, sum_gy_xhat, gx):
+    """gx = weight * inv_std * (gy - sum_gy/m - xhat * sum_gy_xhat/m) (training mode)."""
+    return run("batch_norm_backward_input", gy, x, mean, inv_std, weight, sum_gy, sum_gy_xhat, gx)

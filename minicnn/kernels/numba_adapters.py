@@ -62,3 +62,37 @@ def lrn_backward(x, s, gy, size, alpha, beta):
     cast = x.dtype.type
     lrn._lrn_backward_numba(x, s, gy, size, cast(alpha), cast(beta), gx)
     return gx
+
+
+def winograd_transform_tiles(x, L, m, pad_h, pad_w, th, tw, out):
+    from . import winograd_numba
+    return winograd_numba.transform_tiles(np.ascontiguousarray(x), np.ascontiguousarray(L, dtype=x.dtype),
+                                          m, pad_h, pad_w, th, tw, out)
+
+
+def winograd_untransform_tiles(M, L, th, tw, bias, out):
+    from . import winograd_numba
+    return winograd_numba.untransform_tiles(np.ascontiguousarray(M), np.ascontiguousarray(L, dtype=M.dtype),
+                                            th, tw, np.ascontiguousarray(bias, dtype=M.dtype), out)
+
+
+def batch_norm_stats(x, mean, var):
+    from . import batchnorm_numba
+    return batchnorm_numba.batch_norm_stats(np.ascontiguousarray(x), mean, var)
+
+
+def batch_norm_apply(x, mean, inv_std, weight, bias, y):
+    from . import batchnorm_numba
+    return batchnorm_numba.batch_norm_apply(np.ascontiguousarray(x), mean, inv_std, weight, bias, y)
+
+
+def batch_norm_backward_sums(gy, x, mean, inv_std, sum_gy, sum_gy_xhat):
+    from . import batchnorm_numba
+    return batchnorm_numba.batch_norm_backward_sums(np.ascontiguousarray(gy), np.ascontiguousarray(x),
+                                                    mean, inv_std, sum_gy, sum_gy_xhat)
+
+
+def batch_norm_backward_input(gy, x, mean, inv_std, weight, sum_gy, sum_gy_xhat, gx):
+    from . import batchnorm_numba
+    return batchnorm_numba.batch_norm_backward_input(np.ascontiguousarray(gy), np.ascontiguousarray(x), mean,
+                                                     inv_std, weight, sum_gy, sum_gy_xhat, gx)

@@ -13,6 +13,8 @@ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 """
 import math
 
+import numpy as np
+
 from ..backend import get_array_module
 from ..rng import get_rng
 from ..tensor import Tensor
@@ -68,18 +70,30 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _draw(data, distribution):
+    """Samples of ``distribution`` ("random" or "standard_normal") shaped like ``data``, drawn
+    in its dtype when it is float32 or float64: a float32 parameter is drawn in float32 directly
+    (half the memory, no float64 temporaries to cast: VGG's 130 M weights build in seconds).
+    Other dtypes (float16) are drawn in float64 and rounded once by _fill."""
+    rng = get_rng(get_array_module(data))
+    dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float64
+    return getattr(rng, distribution)(data.shape, dtype=dtype)
+
+
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with U(a, b)."""
-    data = _array(tensor, "uniform_")
-    rng = get_rng(get_array_module(data))
-    return _fill(tensor, rng.random(data.shape) * (b - a) + a, "uniform_")
+    values = _draw(_array(tensor, "uniform_"), "random")
+    values *= b - a
+    values += a
+    return _fill(tensor, values, "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with N(mean, std^2)."""
-    data = _array(tensor, "normal_")
-    rng = get_rng(get_array_module(data))
-    return _fill(tensor, rng.standard_normal(data.shape) * std + mean, "normal_")
+    values = _draw(_array(tensor, "normal_"), "standard_normal")
+    values *= std
+    values += mean
+    return _fill(tensor, values, "normal_")
 
 
 def constant_(tensor, val):

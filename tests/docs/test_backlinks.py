@@ -20,6 +20,8 @@ MODULES = {
     "minicnn/functional/loss.py": "docs/softmax_cross_entropy.md",
     "minicnn/optim/sgd.py": "docs/sgd_momentum.md",
     "minicnn/optim/adam.py": "docs/adam.md",
+    "minicnn/functional/winograd.py": "docs/winograd.md",
+    "minicnn/kernels/winograd.py": "docs/winograd.md",
     "minicnn/tensor.py": "docs/autograd.md",
     "minicnn/function.py": "docs/autograd.md",
     "minicnn/viz/graph.py": "docs/autograd.md",

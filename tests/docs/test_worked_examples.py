@@ -271,6 +271,32 @@ def test_avgpool_example():
     check("avgpool-output", "dx_times_9", grad(x) * 9)
 
 
+# --- winograd ------------------------------------------------------------------------------
+_uses("winograd-input", "winograd-output")
+
+
+def test_winograd_f2x2_3x3_example_matches_the_kernels_and_the_direct_sum():
+    from minicnn.functional.winograd import winograd_conv2d
+    from minicnn.kernels import winograd
+    d = [[1, 2, 0, 1], [0, 1, 3, 2], [2, 0, 1, 1], [1, 3, 0, 2]]
+    g = [[1, 0, -1], [2, 1, 0], [0, -1, 1]]
+    check("winograd-input", "d", d)
+    check("winograd-input", "g", g)
+    AT, G, BT = winograd.matrices(2, 3)
+    U = winograd.transform_filters(np.reshape(np.array(g, float), (1, 1, 3, 3)), G)
+    V = winograd.transform_tiles(np.reshape(np.array(d, float), (1, 1, 4, 4)), BT, 2, 0, 0, 1, 1,
+                                 np.empty((4, 4, 1, 1)))
+    M = winograd.batched_gemm(U, V, 1, np.empty((4, 4, 1, 1)))
+    Y = winograd.untransform_tiles(M, AT, 1, 1, np.zeros(1), np.empty((1, 1, 2, 2)))
+    check("winograd-output", "U", U[:, :, 0, 0])
+    check("winograd-output", "V", V[:, :, 0, 0])
+    check("winograd-output", "M", M[:, :, 0, 0])
+    check("winograd-output", "Y", Y)
+    direct = F.conv2d(t64(np.reshape(d, (1, 1, 4, 4))), t64(np.reshape(g, (1, 1, 3, 3))))
+    check("winograd-output", "Y", direct.data)
+    check("winograd-output", "Y", winograd_conv2d(t64(np.reshape(d, (1, 1, 4, 4))), t64(np.reshape(g, (1, 1, 3, 3))), m=2).data)
+
+
 # --- the autograd engine -------------------------------------------------------------------
 _uses("autograd-input", "autograd-output")
 
