@@ -51,10 +51,14 @@ class Function:
     one per input (or None where ``self.needs_input_grad[i]`` is False).
     ``check`` gets the same arrays as ``forward`` and raises on bad input; ``__call__`` runs
     it once, before ``forward``, so ``forward`` holds only the math.
+    ``retain_graph`` is True while ``backward`` runs under ``backward(retain_graph=True)``: a
+    backward that lets go of its saved arrays early (to save memory) must then keep them,
+    because a second backward will need them.
     """
 
     generation = 0
     inputs = None
+    retain_graph = False
 
     def __call__(self, *inputs):
         from .tensor import Tensor, as_tensor
@@ -131,6 +135,7 @@ def run_backward(root, grad, retain_graph=False):
                 gy = xp.zeros(shape, dtype=dtype)
             gys.append(gy)
         check_saved_versions(f)
+        f.retain_graph = retain_graph
         gxs = f.backward(*gys)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)

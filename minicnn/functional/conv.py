@@ -129,9 +129,13 @@ class Conv2dFunction(Function):
                     # dW_g = gY_g @ cols_g^T, computed as (cols_g @ gY_g^T)^T: the same product, but
                     # OpenBLAS is 1.3x (and for conv1's skinny (96, 121) result 10x) faster this way round
                     gw[k] += xp.matmul(cols[k * R:(k + 1) * R], gY[k * Og:(k + 1) * Og, n0 * P:n1 * P].T).T
-                memory.give(cols)                              # before col2im needs memory
+                if cols is not self.cols:                      # a chunk rebuilt from x
+                    memory.give(cols)
             gw = gw.reshape(O, C // g, *self.kernel)
-            self.cols = self.x = None
+            if not self.retain_graph:                          # let go before col2im needs memory
+                if self.cols is not None:
+                    memory.give(self.cols)
+                self.cols = self.x = None
         if needs_x:
             gx = self._input_grad(gY)                          # dx = col2im(W^T @ gY)
         memory.give(gY)

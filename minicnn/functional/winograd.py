@@ -127,7 +127,8 @@ class WinogradConv2dFunction(Conv2dFunction):
             gw = weight_grad(self.x, gy, self.padding, g, self.m, r)
         if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
-        self.x = self.weight = None
+        if not self.retain_graph:                  # a second backward would need them
+            self.x = self.weight = None
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 
 
