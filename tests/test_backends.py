@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn.backends import ConvBackend
+from minicnn.backends import ConvBackend, convolution
 
 
 @pytest.fixture
@@ -45,7 +45,8 @@ def test_library_exposes_one_settings_object_with_documented_defaults():
     ((8, 256, 12, 12), (384, 256, 3, 3), (1, 1), "winograd"),    # 72 tiles
     ((8, 64, 9, 9), (64, 64, 1, 1), (1, 1), "im2col"),           # 1x1 kernel: no tile
 ])
-def test_auto_heuristic_picks_winograd_only_where_it_pays(conv, x_shape, w_shape, stride, expected):
+def test_auto_heuristic_picks_winograd_only_where_it_pays(conv, monkeypatch, x_shape, w_shape, stride, expected):
+    monkeypatch.setattr(convolution, "WINOGRAD_BY_DEFAULT", True)
     padding = (w_shape[2] // 2,) * 2 if stride == (1, 1) else (1, 1)
     assert conv.choose(_x(*x_shape), w_shape, stride, padding, (1, 1), 1) == expected
 
@@ -85,3 +86,11 @@ def test_chunk_keeps_buffers_under_the_cap_but_takes_at_least_one_sample(conv):
     assert conv.chunk(64, 300) == 3
     assert conv.chunk(64, 5000) == 1
     assert conv.chunk(2, 10) == 2
+
+
+def test_auto_uses_im2col_by_default_where_winograd_measured_slower(conv):
+    # AlexNet conv3's shape: the cost model would pick Winograd, the measurements did not
+    x_shape, w_shape = (64, 256, 12, 12), (384, 256, 3, 3)
+    assert convolution.WINOGRAD_BY_DEFAULT is False
+    assert conv.winograd_pays(_x(*x_shape), w_shape, (1, 1), 1, 4)
+    assert conv.choose(_x(*x_shape), w_shape, (1, 1), (1, 1), (1, 1), 1) == "im2col"
