@@ -35,6 +35,8 @@ def conv_summary(row):
     chosen = list(row["result"].get("conv_algorithms", {}).values())
     counts = ", ".join(f"{chosen.count(a)} {a}" for a in ("winograd", "im2col") if a in chosen)
     tuned = " (autotuned)" if row["config"].get("conv_benchmark") else ""
+    allocator = row["config"].get("allocator")
+    tuned += f"; allocator {allocator}" if allocator else ""
     return f"{algorithm}{tuned}: {counts}" if counts else algorithm + tuned
 
 

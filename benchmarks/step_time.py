@@ -32,6 +32,12 @@ MODELS = {  # name: (input shape, default batch, classes)
 }
 
 
+def allocator():
+    """glibc's settings in this process: minicnn tunes them at import unless MINICNN_MALLOC=system."""
+    from minicnn.kernels import memory
+    return "tuned by minicnn" if memory.allocator_tuned else "glibc defaults"
+
+
 def minicnn_step_fn(name, shape, batch, classes, algorithm="auto", conv_benchmark=False, threads=None):
     import minicnn as mc
     from minicnn import functional as F, optim
@@ -148,6 +154,7 @@ def main():
         result["ratio_rss"] = result["minicnn"]["peak_rss_mb"] / result["torch"]["peak_rss_mb"]
     print(f"{args.model} b{args.batch_size} input {shape}, {args.steps} steps after {args.warmup} warm-up, "
           f"{args.threads} threads ({result['threads']}), load average before {load_before} after {load_after}")
+    print(f"  allocator: {allocator()} (one process: PyTorch's steps run under the same setting)")
     print(f"  conv algorithm ({args.algorithm}{', autotuned' if args.conv_benchmark else ''}): "
           + ", ".join(f"{k}: {v}" for k, v in result["conv_algorithms"].items()))
     for k in steps:
@@ -160,7 +167,7 @@ def main():
     if not args.no_record:
         record("step", args.model, {"batch_size": args.batch_size, "input": list(shape), "steps": args.steps,
                                     "threads": args.threads, "algorithm": args.algorithm,
-                                    "conv_benchmark": args.conv_benchmark}, result)
+                                    "conv_benchmark": args.conv_benchmark, "allocator": allocator()}, result)
 
 
 if __name__ == "__main__":
