@@ -122,7 +122,8 @@ class ConvBackend:
 
     def chunk(self, n, bytes_per_sample):
         """Samples per chunk so that one chunk's buffers stay under ``workspace_bytes`` (at least 1)."""
-        return max(1, min(n, self._workspace_bytes // max(1, bytes_per_sample)))
+        from ..kernels.memory import chunk_length
+        return chunk_length(n, bytes_per_sample, limit=self._workspace_bytes)
 
     # --- the choice ------------------------------------------------------------------------
     def winograd_tile(self, x, weight_shape, stride, dilation):

@@ -75,7 +75,7 @@ class Conv2dFunction(Function):
         self.weight = weight if self.needs_input_grad[0] else None
         # cols of the whole batch when they fit under mc.backends.conv.workspace_bytes (kept for
         # dW); else a few samples at a time, and backward rebuilds them from x chunk by chunk
-        self.chunk = memory.chunk_length(N, C * kh * kw * P * x.itemsize, limit=backends.conv.workspace_bytes)
+        self.chunk = backends.conv.chunk(N, C * kh * kw * P * x.itemsize)
         if self.chunk < N:
             y = xp.empty((N, O, P), dtype=x.dtype)
             for n0, n1 in memory.chunk_ranges(N, self.chunk):
@@ -152,7 +152,7 @@ class Conv2dFunction(Function):
         O = self.weight.shape[0]
         Og, R, P = O // g, C // g * kh * kw, gY.shape[1] // N
         weight_t = [xp.ascontiguousarray(self.weight[k * Og:(k + 1) * Og].reshape(Og, R).T) for k in range(g)]
-        chunk = memory.chunk_length(N, C * kh * kw * P * gY.itemsize, limit=backends.conv.workspace_bytes)
+        chunk = backends.conv.chunk(N, C * kh * kw * P * gY.itemsize)
         dcols = memory.take(xp, (C * kh * kw, chunk * P), gY.dtype)
         gx = xp.empty(self.x_shape, dtype=gY.dtype)
         for n0, n1 in memory.chunk_ranges(N, chunk):
