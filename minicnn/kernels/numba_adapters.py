@@ -5,23 +5,43 @@ the rest of the library calls every implementation with the reference's signatur
 adapter makes its input contiguous, takes its output (from the conv workspace for the big
 ones), unpacks the (h, w) pairs and calls the loop. Nothing else happens here.
 """
+import functools
+
 import numpy as np
 
 from ..geometry import output_hw
 from . import lrn, memory, numba_cpu
 
 
+@functools.lru_cache(maxsize=256)
+def _window_index(hw, kernel, stride, padding, dilation):
+    """numba_cpu.window_index for one geometry, computed once (a network has a few dozen)."""
+    Ho, Wo = output_hw(hw, kernel, stride, padding, dilation)
+    index = numba_cpu.window_index(*hw, *kernel, *stride, *padding, *dilation, Ho, Wo)
+    index.setflags(write=False)
+    return index
+
+
+def _geometry(hw, kernel, stride, padding, dilation):
+    return _window_index(*(tuple(int(v) for v in pair) for pair in (hw, kernel, stride, padding, dilation)))
+
+
 def im2col(x, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     N, C, H, W = x.shape
-    Ho, Wo = output_hw((H, W), kernel, stride, padding, dilation)
-    cols = memory.take(np, (C * kernel[0] * kernel[1], N * Ho * Wo), x.dtype)
-    return numba_cpu.im2col(np.ascontiguousarray(x), *kernel, *stride, *padding, *dilation, Ho, Wo, cols)
+    index = _geometry((H, W), kernel, stride, padding, dilation)
+    cols = memory.take(np, (C * index.shape[0], N * index.shape[1]), x.dtype)
+    return numba_cpu.im2col(np.ascontiguousarray(x).reshape(N, C, H * W), index, cols)
 
 
 def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0), dilation=(1, 1), out=None):
-    Ho, Wo = output_hw(x_shape[2:], kernel, stride, padding, dilation)
-    dx = np.empty(x_shape, dtype=cols.dtype) if out is None else out
-    return numba_cpu.col2im(cols, *kernel, *stride, *padding, *dilation, Ho, Wo, dx)
+    N, C, H, W = x_shape
+    index = _geometry((H, W), kernel, stride, padding, dilation)
+    dx = out if out is not None and out.flags.c_contiguous else np.empty(x_shape, dtype=cols.dtype)
+    numba_cpu.col2im(cols, index, dx.reshape(N, C, H * W))
+    if out is not None and out is not dx:       # a strided out: filled through a contiguous dx
+        out[...] = dx
+        return out
+    return dx
 
 
 def maxpool_forward(x, kernel, stride, padding, dilation, out_hw):

@@ -3,8 +3,9 @@
 the adapters in ``numba_adapters.py`` give them the references' signatures.
 
 Why they are fast:
-- one pass, no padded copy of the input and no (kh*kw, ...) stack of views: padding is
-  handled by clipping the loop ranges, so the inner loop is branch-free and contiguous;
+- one pass, no padded copy of the input and no (kh*kw, ...) stack of views: im2col/col2im
+  go through a table of source positions (``window_index``, -1 for padding), pooling clips
+  its loop ranges, so the inner loops are single and contiguous on the output side;
 - ``prange`` over independent rows (im2col) or planes (col2im, pooling): every thread
   writes its own memory, so no atomics; two threads on two cores roughly halve the time of
   these memory-bound loops (measured; they never run at the same time as OpenBLAS);
@@ -37,72 +38,70 @@ def _valid_range(offset, stride, size, out):
     return lo, hi
 
 
+def window_index(H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo):
+    """index (kh*kw, Ho*Wo) int32: for window offset k = (i, j) and output position p = (oh, ow),
+    the flat position h*W + w in an input plane that p reads (h = oh*sh - ph + i*dh, the same
+    for w), or -1 where it falls in the zero padding. It depends only on the geometry, so
+    ``numba_adapters`` computes it once per shape; the two loops below are then a gather
+    and a scatter through it. Plain NumPy, run once per geometry."""
+    oh = np.arange(Ho)[:, None]
+    ow = np.arange(Wo)[None, :]
+    index = np.empty((kh * kw, Ho * Wo), dtype=np.int32)
+    for i in range(kh):
+        for j in range(kw):
+            h, w = oh * sh - ph + i * dh, ow * sw - pw + j * dw
+            inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
+            index[i * kw + j] = np.where(inside, h * W + w, -1).ravel()
+    return index
+
+
 @njit(parallel=True)
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols):
-    """x (N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo) (layout in ``im2col_reference.py``); fills ``cols``."""
-    N, C, H, W = x.shape
-    P = Ho * Wo
-    for row in prange(C * kh * kw):
-        c = row // (kh * kw)
-        i = (row // kw) % kh
-        j = row % kw
-        h_off = i * dh - ph
-        w_off = j * dw - pw
-        oh_lo, oh_hi = _valid_range(h_off, sh, H, Ho)
-        ow_lo, ow_hi = _valid_range(w_off, sw, W, Wo)
+def im2col(x, index, cols):
+    """x (N, C, H*W) (flat planes) -> cols (C*kh*kw, N*Ho*Wo) (layout in ``im2col_reference.py``):
+    cols[(c, k), n*P + p] = x[n, c, index[k, p]], 0 where index is -1. Fills ``cols``.
+
+    One thread per row (c, k): it writes one long contiguous row of cols; the one input
+    plane it reads stays in cache. A single loop over p with a table lookup has no bounds
+    to work out per output row, which matters most for small maps (3x3 outputs: 5-7x faster
+    than loops over (oh, ow) with clipped ranges, measured)."""
+    N, C, _ = x.shape
+    K, P = index.shape
+    for row in prange(C * K):
+        c = row // K
+        where = index[row % K]
+        out = cols[row]
         for n in range(N):
+            plane = x[n, c]
             base = n * P
-            for oh in range(Ho):
-                dst = base + oh * Wo
-                if oh < oh_lo or oh >= oh_hi:
-                    for ow in range(Wo):
-                        cols[row, dst + ow] = 0
-                    continue
-                h = oh * sh + h_off
-                for ow in range(ow_lo):
-                    cols[row, dst + ow] = 0
-                if sw == 1:                                 # contiguous: lets LLVM vectorise
-                    for ow in range(ow_lo, ow_hi):
-                        cols[row, dst + ow] = x[n, c, h, ow + w_off]
-                else:
-                    for ow in range(ow_lo, ow_hi):
-                        cols[row, dst + ow] = x[n, c, h, ow * sw + w_off]
-                for ow in range(ow_hi, Wo):
-                    cols[row, dst + ow] = 0
+            for p in range(P):
+                s = where[p]
+                out[base + p] = plane[s] if s >= 0 else 0
     return cols
 
 
 @njit(parallel=True)
-def col2im(cols, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, dx):
-    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H, W), summing overlaps. Overwrites and returns ``dx``.
+def col2im(cols, index, dx):
+    """cols (C*kh*kw, N*Ho*Wo) -> dx (N, C, H*W) (flat planes), the adjoint of ``im2col``:
+    dx[n, c, index[k, p]] += cols[(c, k), n*P + p] over every (k, p) with index >= 0.
+    Overwrites and returns ``dx``.
 
-    One thread per channel c: it streams the kh*kw long rows of c front to back and adds
-    them into the N planes dx[:, c] (which stay in cache), so no two threads write the same
-    pixel and the reads are long contiguous runs.
-    """
-    N, C, H, W = dx.shape
-    P = Ho * Wo
+    One thread per channel c: it owns the N planes dx[:, c] (no two threads write the same
+    pixel, so no atomics) and streams the kh*kw rows of c front to back."""
+    N, C, HW = dx.shape
+    K, P = index.shape
     for c in prange(C):
         for n in range(N):
-            dx[n, c, :, :] = 0
-        for i in range(kh):
-            h_off = i * dh - ph
-            oh_lo, oh_hi = _valid_range(h_off, sh, H, Ho)
-            for j in range(kw):
-                w_off = j * dw - pw
-                ow_lo, ow_hi = _valid_range(w_off, sw, W, Wo)
-                row = (c * kh + i) * kw + j
-                for n in range(N):
-                    out = dx[n, c]
-                    for oh in range(oh_lo, oh_hi):
-                        h = oh * sh + h_off
-                        src = n * P + oh * Wo
-                        if sw == 1:
-                            for ow in range(ow_lo, ow_hi):
-                                out[h, ow + w_off] += cols[row, src + ow]
-                        else:
-                            for ow in range(ow_lo, ow_hi):
-                                out[h, ow * sw + w_off] += cols[row, src + ow]
+            plane = dx[n, c]
+            for q in range(HW):
+                plane[q] = 0
+            base = n * P
+            for k in range(K):
+                src = cols[c * K + k]
+                where = index[k]
+                for p in range(P):
+                    s = where[p]
+                    if s >= 0:
+                        plane[s] += src[base + p]
     return dx
 
 

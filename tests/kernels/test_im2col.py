@@ -58,6 +58,19 @@ def test_numba_im2col_and_col2im_equal_the_reference(geometry, seed, dtype):
                                ref.col2im(c, shape, kernel, stride, padding, dilation), rtol=tol, atol=tol)
 
 
+@pytest.mark.skipif(not kernels.NUMBA_AVAILABLE, reason="numba not installed")
+def test_numba_col2im_fills_a_strided_out_and_returns_it():
+    rng = np.random.default_rng(0)
+    shape, kernel = (2, 3, 5, 6), (3, 3)
+    c = rng.standard_normal((3 * 9, 2 * 5 * 6)).astype(np.float32)
+    big = np.full((2, 3, 5, 12), 7.0, dtype=np.float32)
+    out = big[..., ::2]                                    # every other column: not contiguous
+    got = kernels.col2im(c, shape, kernel, padding=(1, 1), out=out)
+    assert got is out
+    np.testing.assert_allclose(out, ref.col2im(c, shape, kernel, (1, 1), (1, 1)), rtol=1e-5, atol=1e-5)
+    assert (big[..., 1::2] == 7.0).all()                   # the columns in between are untouched
+
+
 def test_im2col_columns_hold_each_receptive_field_in_weight_order():
     x = np.arange(2 * 2 * 4 * 4, dtype=np.float64).reshape(2, 2, 4, 4)
     cols = ref.im2col(x, (2, 3), (1, 1), (1, 0), (1, 1))          # Ho = 5, Wo = 2
