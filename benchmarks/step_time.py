@@ -38,11 +38,14 @@ def allocator():
     return "tuned by minicnn" if memory.allocator_tuned else "glibc defaults"
 
 
-def minicnn_step_fn(name, shape, batch, classes, algorithm="auto", conv_benchmark=False, threads=None):
+def minicnn_step_fn(name, shape, batch, classes, algorithm="auto", conv_benchmark=False, threads=None,
+                    saved_columns_mb=None):
     import minicnn as mc
     from minicnn import functional as F, optim
     mc.backends.conv.algorithm = algorithm
     mc.backends.conv.benchmark = conv_benchmark
+    if saved_columns_mb is not None:
+        mc.backends.conv.saved_columns_bytes = saved_columns_mb << 20
     mc.threads.set_num_threads(threads)
     mc.manual_seed(0)
     model = mc.models.get_model(name, num_classes=classes, in_channels=shape[0])
@@ -88,7 +91,8 @@ def measure_rss(args, framework):
     """Peak RSS (MB) of a fresh process that builds the model and runs warm-up + 2 steps."""
     cmd = [sys.executable, os.path.abspath(__file__), "--model", args.model, "--batch-size", str(args.batch_size),
            "--steps", "2", "--warmup", "1", "--only", framework, "--threads", str(args.threads),
-           "--algorithm", args.algorithm] + (["--conv-benchmark"] if args.conv_benchmark else [])
+           "--algorithm", args.algorithm] + (["--conv-benchmark"] if args.conv_benchmark else []) + (
+           [] if args.saved_columns_mb is None else ["--saved-columns-mb", str(args.saved_columns_mb)])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
 
@@ -105,6 +109,8 @@ def main():
     p.add_argument("--algorithm", choices=("auto", "im2col", "winograd"), default="auto",
                    help="minicnn's conv algorithm (mc.backends.conv.algorithm)")
     p.add_argument("--conv-benchmark", action="store_true", help="mc.backends.conv.benchmark = True (autotuner)")
+    p.add_argument("--saved-columns-mb", type=int, default=None,
+                   help="mc.backends.conv.saved_columns_bytes in MB (default: the library's)")
     p.add_argument("--only", choices=("minicnn", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--no-record", action="store_true", help="do not append to results.jsonl")
     args = p.parse_args()
@@ -113,7 +119,7 @@ def main():
     if args.only is None and args.steps < 3:
         p.error(f"--steps must be at least 3 (median and min of interleaved repetitions), got {args.steps}")
     minicnn_step = functools.partial(minicnn_step_fn, args.model, shape, args.batch_size, classes,
-                                     args.algorithm, args.conv_benchmark, args.threads)
+                                     args.algorithm, args.conv_benchmark, args.threads, args.saved_columns_mb)
     # --only minicnn must not import torch at all (its libraries and thread pools would count in the RSS)
     wants_torch = args.only == "torch" or (args.only is None and args.compare == "torch")
     torch = try_torch(args.threads) if wants_torch else None
@@ -140,6 +146,7 @@ def main():
     load_after = load_average()
     import minicnn as mc
     result = {"conv_algorithms": conv_decisions(mc), "threads": {"minicnn": mc.threads.describe()},
+              "saved_columns_mb": mc.backends.conv.saved_columns_bytes >> 20,
               "load_average": {"before": load_before, "after": load_after}}
     if torch is not None:
         result["threads"]["torch"] = torch.get_num_threads()
@@ -154,7 +161,8 @@ def main():
         result["ratio_rss"] = result["minicnn"]["peak_rss_mb"] / result["torch"]["peak_rss_mb"]
     print(f"{args.model} b{args.batch_size} input {shape}, {args.steps} steps after {args.warmup} warm-up, "
           f"{args.threads} threads ({result['threads']}), load average before {load_before} after {load_after}")
-    print(f"  allocator: {allocator()} (one process: PyTorch's steps run under the same setting)")
+    print(f"  allocator: {allocator()} (one process: PyTorch's steps run under the same setting); "
+          f"saved columns cap {result['saved_columns_mb']} MB")
     print(f"  conv algorithm ({args.algorithm}{', autotuned' if args.conv_benchmark else ''}): "
           + ", ".join(f"{k}: {v}" for k, v in result["conv_algorithms"].items()))
     for k in steps:

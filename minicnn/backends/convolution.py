@@ -7,6 +7,7 @@
     mc.backends.conv.benchmark = True         # "auto" times both on the first call per shape
     mc.backends.conv.winograd_tiles = {3: 4, 5: 2}   # r -> m: F(4×4, 3×3) and F(2×2, 5×5)
     mc.backends.conv.workspace_bytes = 256 << 20     # cap on one conv's column/transform buffers
+    mc.backends.conv.saved_columns_bytes = 768 << 20 # cap on the columns all convs keep for backward
 
 Winograd applies to stride 1, dilation 1, square r×r kernels with an r in ``winograd_tiles``,
 on float32/float64 arrays (float16 keeps im2col: its 11-bit mantissa cannot afford the
@@ -43,6 +44,12 @@ candidate's forward once to warm up (Numba compiles on first use), then once tim
 first call of every (shape, dtype, stride, padding, dilation, groups) and keeps the faster.
 It changes timing only, never results beyond float rounding. ``decisions`` maps each key
 seen to the algorithm used, for benchmark reports.
+
+What backward keeps: an im2col conv keeps its columns for dW = gY·colsᵀ while the columns
+kept by all live convs stay under ``saved_columns_bytes``; past that, a conv keeps its input
+x (kh·kw times smaller) and rebuilds the columns in backward, as PyTorch keeps x. The first
+convs of the forward pass fill the budget. 0 keeps x everywhere (least memory, one more
+im2col per conv); a huge value keeps every conv's columns (no rebuild, most memory).
 """
 import numbers
 import time
@@ -63,7 +70,8 @@ class ConvBackend:
         self._algorithm = "auto"
         self._benchmark = False
         self._tiles = {3: 4, 5: 2}
-        from ..kernels.memory import CHUNK_BYTES
+        from ..kernels.memory import CHUNK_BYTES, SAVED_COLUMNS_BYTES
+        self._saved_columns_bytes = SAVED_COLUMNS_BYTES
         self._workspace_bytes = CHUNK_BYTES
         self.decisions = {}     # key -> "im2col" | "winograd", every key seen
         self._tuned = {}        # key -> winner of the autotuner
@@ -119,6 +127,21 @@ class ConvBackend:
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"mc.backends.conv.workspace_bytes: expected a positive int, got {value!r}")
         self._workspace_bytes = int(value)
+
+    @property
+    def saved_columns_bytes(self):
+        return self._saved_columns_bytes
+
+    @saved_columns_bytes.setter
+    def saved_columns_bytes(self, value):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"mc.backends.conv.saved_columns_bytes: expected an int >= 0, got {value!r}")
+        self._saved_columns_bytes = int(value)
+
+    def may_keep_columns(self, nbytes):
+        """True when a conv may keep ``nbytes`` of columns for backward under ``saved_columns_bytes``."""
+        from ..kernels.memory import kept_bytes
+        return kept_bytes() + nbytes <= self._saved_columns_bytes
 
     def chunk(self, n, bytes_per_sample):
         """Samples per chunk so that one chunk's buffers stay under ``workspace_bytes`` (at least 1)."""

@@ -19,7 +19,9 @@ The kernels (im2col, col2im, the layout moves) come from ``minicnn.kernels``, wh
 CUDA, Numba or the NumPy reference from the array; the big temporaries come from
 ``kernels.memory`` (reused across steps). Memory is bounded by ``mc.backends.conv.workspace_bytes``:
 when the batch's cols would exceed it, they are built a few samples at a time (forward, and
-again from x in backward for dW, instead of being kept), and so is dcols.
+again from x in backward for dW, instead of being kept), and so is dcols. What backward keeps
+is bounded by ``mc.backends.conv.saved_columns_bytes``, the columns of all live convs together:
+a conv past it keeps x and rebuilds its columns for dW.
 
 ``conv2d_reference`` is the plain version: im2col by strided slices, a batched matmul and
 a reshape, all Tensor ops, so autograd alone differentiates it. Tests hold the two equal.
@@ -86,9 +88,14 @@ class Conv2dFunction(Function):
             return y.reshape(N, O, Ho, Wo)
         cols = kernels.im2col(x, kernel, self.stride, self.padding, self.dilation)     # (C*kh*kw, N*P)
         y = self._gemm(cols, weight, bias, N)
-        # keep only what the requested gradients need: cols for dW, W for dx
-        self.x, self.cols = None, (cols if self.needs_input_grad[1] else None)
-        if self.cols is None:
+        # keep only what the requested gradients need: for dW the cols, or x (kh*kw times smaller)
+        # when the cols would take all convs' kept columns past mc.backends.conv.saved_columns_bytes
+        self.x = self.cols = None
+        if self.needs_input_grad[1] and backends.conv.may_keep_columns(cols.nbytes):
+            self.cols = cols
+            memory.keep(self, cols.nbytes)
+        else:
+            self.x = x if self.needs_input_grad[1] else None
             memory.give(cols)
         return y.reshape(N, O, Ho, Wo)
 
@@ -135,6 +142,7 @@ class Conv2dFunction(Function):
             if not self.retain_graph:                          # let go before col2im needs memory
                 if self.cols is not None:
                     memory.give(self.cols)
+                    memory.release(self)
                 self.cols = self.x = None
         if needs_x:
             gx = self._input_grad(gY)                          # dx = col2im(W^T @ gY)

@@ -9,6 +9,11 @@ batches. Two habits keep them cheap on the CPU:
   makes glibc keep and reuse them. Where it cannot, :class:`Workspace` does it for conv:
   ``take`` an array of a shape and dtype, ``give`` it back after its last use, and the next
   ``take`` of the same shape and dtype gets it again.
+- **a budget for what backward keeps** (:func:`keep`, :func:`kept_bytes`): a conv's im2col
+  columns are 9x its input for a 3x3 kernel. The columns the live graph's convs keep for
+  their weight gradients are counted, and a conv that would take the total above
+  ``mc.backends.conv.saved_columns_bytes`` keeps its input instead and rebuilds the columns
+  in backward (one more im2col, a pass of memcpy speed).
 - **chunking** (:func:`chunk_length`, :func:`chunk_ranges`): the input gradient's dcols is
   built a few samples at a time so it stays below ``CHUNK_BYTES``; a few big GEMMs beat
   many small ones, and a bounded buffer beats one the size of the batch.
@@ -28,10 +33,12 @@ import ctypes
 import os
 import platform
 import sys
+import weakref
 
 import numpy as np
 
 CHUNK_BYTES = 256 << 20   # bounds dcols of the conv input gradient
+SAVED_COLUMNS_BYTES = 768 << 20   # default of mc.backends.conv.saved_columns_bytes (measured: benchmarks/ANALYSIS.md)
 
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4        # mallopt parameters, from glibc's <malloc.h>
@@ -120,3 +127,24 @@ def chunk_length(n_items, bytes_per_item, limit=None):
 def chunk_ranges(n_items, length):
     """[(0, length), (length, 2*length), ..., (.., n_items)]."""
     return [(start, min(n_items, start + length)) for start in range(0, n_items, length)]
+
+
+# the im2col columns each live op keeps for its backward: op -> bytes. Weak keys: a graph
+# dropped without a backward (an exception, an evaluation without no_grad) frees its ops,
+# and their entries go with them.
+_kept = weakref.WeakKeyDictionary()
+
+
+def kept_bytes():
+    """Bytes of columns the live ops keep for their backward, all together."""
+    return sum(_kept.values())
+
+
+def keep(owner, nbytes):
+    """Count ``nbytes`` kept by ``owner`` (an op) until :func:`release` or until it is freed."""
+    _kept[owner] = int(nbytes)
+
+
+def release(owner):
+    """``owner`` keeps nothing any more."""
+    _kept.pop(owner, None)
