@@ -2,13 +2,16 @@
 
 One pass per parameter: each element of w, g and the state is read once and written once,
 with no temporaries (the references make a full-size array for nearly every operator). The
-work is split into chunks run by ``prange`` on all cores; each chunk also checks ``x - x == 0``
-for the values it wrote, true exactly when x is finite (inf - inf and NaN give NaN, and NaN
-equals nothing), and-ing the answers: the finite flag comes free with the update (a boolean
-and, unlike a float sum, leaves LLVM free to vectorize the loop). Every scalar arrives as the
-parameter's dtype and every operation is done in the reference's order, so float32 and
-float64 results equal the reference's bit for bit (no fastmath: no reassociation, no fused
-multiply-add).
+work is split into chunks run by ``prange`` on all cores; each chunk also checks ``x - x != 0``
+for the values it wrote, true exactly when x is not finite (inf - inf and NaN give NaN, and NaN
+equals nothing), or-ing the answers: the finite flag comes free with the update (a boolean
+or, unlike a float sum, leaves LLVM free to vectorize the loop). Each chunk's loop runs over
+1-D slices of the chunk (``w[lo:hi]``) indexed from 0: written that way LLVM vectorizes the
+sqrt and the divisions (8 float32 lanes); indexing the whole arrays from ``c * CHUNK`` it did
+not, and Adam took 4x longer (measured on 21 M float32: 94 vs 25 ms). Every scalar arrives
+as the parameter's dtype and every operation is done in the reference's order, so float32
+and float64 results equal the reference's bit for bit (no fastmath: no reassociation, no
+fused multiply-add).
 Arrays that are not C-contiguous, or whose dtypes differ, take the reference.
 """
 import numpy as np
@@ -31,88 +34,97 @@ def _chunks(n):
 def _adam(w, g, m, v, lr_t, beta1, omb1, beta2, omb2, bc2, eps, wd, decay, finite):
     n = w.size
     for c in prange(finite.size):
+        lo, hi = c * CHUNK, min(c * CHUNK + CHUNK, n)
+        w_, g_, m_, v_ = w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi]
         zero = eps - eps  # 0 in w's dtype
-        ok = True
-        for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
-            wi = w[i]
-            gi = g[i]
+        bad = False
+        for i in range(hi - lo):
+            wi = w_[i]
+            gi = g_[i]
             if decay:
                 gi = gi + wd * wi
-            mi = m[i] * beta1
+            mi = m_[i] * beta1
             mi = mi + omb1 * gi
-            vi = v[i] * beta2
+            vi = v_[i] * beta2
             vi = vi + omb2 * (gi * gi)
             denom = np.sqrt(vi)
             denom = denom / bc2
             denom = denom + eps
             wi = wi - (lr_t * mi) / denom
-            m[i] = mi
-            v[i] = vi
-            w[i] = wi
-            ok &= ((wi - wi) + (mi - mi) + (vi - vi)) == zero
-        finite[c] = ok
+            m_[i] = mi
+            v_[i] = vi
+            w_[i] = wi
+            bad |= ((wi - wi) + (mi - mi) + (vi - vi)) != zero
+        finite[c] = not bad
 
 
 @njit(parallel=True)
 def _sgd(w, g, buf, lr, momentum, omd, wd, decay, use_buf, nesterov, first, finite):
     n = w.size
     for c in prange(finite.size):
+        lo, hi = c * CHUNK, min(c * CHUNK + CHUNK, n)
+        w_, g_ = w[lo:hi], g[lo:hi]
+        b_ = buf[lo:hi] if use_buf else w_
         zero = lr - lr
-        ok = True
-        for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
-            wi = w[i]
-            gi = g[i]
+        bad = False
+        for i in range(hi - lo):
+            wi = w_[i]
+            gi = g_[i]
             if decay:
                 gi = gi + wd * wi
             if use_buf:
                 if first:
                     bi = gi
                 else:
-                    bi = buf[i] * momentum
+                    bi = b_[i] * momentum
                     bi = bi + omd * gi
-                buf[i] = bi
-                ok &= (bi - bi) == zero
+                b_[i] = bi
+                bad |= (bi - bi) != zero
                 if nesterov:
                     gi = gi + momentum * bi
                 else:
                     gi = bi
             wi = wi - lr * gi
-            w[i] = wi
-            ok &= (wi - wi) == zero
-        finite[c] = ok
+            w_[i] = wi
+            bad |= (wi - wi) != zero
+        finite[c] = not bad
 
 
 @njit(parallel=True)
 def _sgd_paper(w, g, v, neg_lr, lr, momentum, wd_lr, decay, first, finite):
     n = w.size
     for c in prange(finite.size):
+        lo, hi = c * CHUNK, min(c * CHUNK + CHUNK, n)
+        w_, g_, v_ = w[lo:hi], g[lo:hi], v[lo:hi]
         zero = lr - lr
-        ok = True
-        for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
-            wi = w[i]
+        bad = False
+        for i in range(hi - lo):
+            wi = w_[i]
             if first:
-                vi = neg_lr * g[i]
+                vi = neg_lr * g_[i]
             else:
-                vi = v[i] * momentum
-                vi = vi - lr * g[i]
+                vi = v_[i] * momentum
+                vi = vi - lr * g_[i]
             if decay:
                 vi = vi - wd_lr * wi
             wi = wi + vi
-            v[i] = vi
-            w[i] = wi
-            ok &= ((wi - wi) + (vi - vi)) == zero
-        finite[c] = ok
+            v_[i] = vi
+            w_[i] = wi
+            bad |= ((wi - wi) + (vi - vi)) != zero
+        finite[c] = not bad
 
 
 @njit(parallel=True)
 def _finite_chunks(x, finite):
     n = x.size
     for c in prange(finite.size):
+        lo, hi = c * CHUNK, min(c * CHUNK + CHUNK, n)
+        x_ = x[lo:hi]
         zero = x[0] - x[0]
-        ok = True
-        for i in range(c * CHUNK, min(c * CHUNK + CHUNK, n)):
-            ok &= (x[i] - x[i]) == zero
-        finite[c] = ok
+        bad = False
+        for i in range(hi - lo):
+            bad |= (x_[i] - x_[i]) != zero
+        finite[c] = not bad
 
 
 def all_finite(x):
