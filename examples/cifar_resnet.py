@@ -14,7 +14,7 @@ from minicnn import cli
 
 def main(argv=None):
     parser = cli.training_parser(__doc__.splitlines()[0], epochs=60, batch_size=100, lr=1e-3,
-                                 datasets=("cifar10",), dataset="cifar10")
+                                 datasets=("cifar10",), dataset="cifar10", lr_schedule=False)
     parser.add_argument("--lr-step", type=cli.positive_int, default=20,
                         help="divide the learning rate by 3 every this many epochs")
     args = cli.parse(parser, argv)

@@ -16,6 +16,7 @@ import os
 import sys
 
 DATASETS = ("fashion-mnist", "mnist", "cifar10")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def positive_int(text):
@@ -52,9 +53,11 @@ def unit_float(text):
 
 
 def training_parser(description, epochs, batch_size, lr, optimizer="adam", datasets=DATASETS,
-                    dataset="fashion-mnist", resize=False):
+                    dataset="fashion-mnist", resize=False, lr_schedule=True):
     """The options of a training example. resize: False (no --resize option), None (an
-    optional --resize, default: keep the size) or the default side."""
+    optional --resize, default: keep the size) or the default side. lr_schedule: offer
+    --lr-schedule (constant, or cosine over all the run's steps); False where the example
+    brings its own schedule."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="array backend: numpy (CPU) or cupy (GPU)")
@@ -65,6 +68,10 @@ def training_parser(description, epochs, batch_size, lr, optimizer="adam", datas
     p.add_argument("--optimizer", choices=("adam", "sgd"), default=optimizer)
     p.add_argument("--momentum", type=unit_float, default=None, help="SGD momentum (only with --optimizer sgd; 0.9)")
     p.add_argument("--weight-decay", type=nonnegative_float, default=0.0)
+    if lr_schedule:
+        p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="constant: --lr throughout; cosine: from --lr down to 0 over all the run's steps "
+                            "(CosineAnnealingLR stepped after every batch)")
     if resize is not False:
         p.add_argument("--resize", type=positive_int, default=resize, help="resize images to this side")
     p.add_argument("--data-dir", default=None,
@@ -134,6 +141,7 @@ def run_config(args, name, model_args=None, scheduler=None, ranks=1, **extra):
               "resize": getattr(args, "resize", None), "batch_size": args.batch_size, "optimizer": args.optimizer,
               "lr": args.lr, "momentum": args.momentum, "weight_decay": args.weight_decay, "scheduler": scheduler,
               "seed": args.seed, "limit_train": args.limit_train, "limit_test": args.limit_test, "amp": args.amp,
+              "lr_schedule": getattr(args, "lr_schedule", None),
               "ranks": ranks, "version": mc.__version__}
     config.update(extra)
     return config
@@ -180,6 +188,14 @@ def run(args, model, name, model_name=None, model_args=None, train_transform=Non
                               seed=args.seed, prefetch=1)
     test_loader = DataLoader(test_set, batch_size=max(batch_size, 256), transform=test_transform, prefetch=1)
     optimizer = make_optimizer(args, model)
+    interval = "epoch"
+    if getattr(args, "lr_schedule", "constant") == "cosine":
+        if scheduler_fn is not None:
+            raise ValueError(f"{name}: --lr-schedule cosine cannot be combined with the example's own schedule")
+        from .optim.lr_scheduler import CosineAnnealingLR
+        steps = args.epochs * len(train_loader)
+        scheduler_fn, interval = (lambda opt: CosineAnnealingLR(opt, T_max=steps)), "step"
+        scheduler = f"CosineAnnealingLR(T_max={steps}) per step"
     if ranks > 1:
         optimizer = dist.DistributedOptimizer(optimizer, comm)
     amp = None
@@ -195,6 +211,7 @@ def run(args, model, name, model_name=None, model_args=None, train_transform=Non
                       scheduler=scheduler_fn(optimizer) if scheduler_fn else None, out_dir=out, resume=args.resume,
                       overwrite=args.overwrite, progress=not args.no_progress and sys.stderr.isatty(),
                       skip_nonfinite=args.skip_nonfinite, comm=comm, amp=amp, callbacks=callbacks,
+                      scheduler_interval=interval,
                       config=run_config(args, model_name or name, model_args, scheduler, ranks, **config_extra))
     finally:
         for callback in callbacks:

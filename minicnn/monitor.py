@@ -40,8 +40,8 @@ def _first_conv_weight(model):
 class LayerStats:
     """Per-layer gradient and weight statistics each epoch, into ``history["layer_stats"]``.
 
-    every: look at the gradients every ``every`` steps (1: all; the statistics are means over
-    the steps looked at). dead_relus: count, with forward hooks on each ``nn.ReLU``, the
+    every: look at the gradients every ``every`` steps of an epoch, its first step included (1: all;
+    the statistics are means over the steps looked at). dead_relus: count, with forward hooks on each ``nn.ReLU``, the
     units (channels of a feature map, features of a vector) that stayed at 0 for every
     training example of the epoch.
 
@@ -64,7 +64,6 @@ class LayerStats:
         self._grad_sums = {}         # name -> [sum of mean |g|, sum of ||g|| / ||w||]
         self._steps = 0
         self._fired = {}             # ReLU name -> boolean array: has this unit been > 0 yet?
-        self._seen = 0
 
     # --- callback methods ----------------------------------------------------------------
     def on_fit_start(self, model):
@@ -76,8 +75,7 @@ class LayerStats:
                     self._handles.append(module.register_forward_hook(self._relu_hook(name)))
 
     def on_step_end(self, model, step, loss_value):
-        self._seen += 1
-        if (self._seen - 1) % self.every:
+        if (step - 1) % self.every:      # steps 1, 1 + every, ... of each epoch: every epoch gets a look
             return
         self._steps += 1
         for name, p in model.named_parameters():

@@ -23,8 +23,8 @@ from .backend import get_array_module
 from .function import no_grad
 from .nonfinite import Guard, NonFiniteError
 from .tensor import Tensor
-from .train_policies import (InterruptFlag, TrainingInterrupted, batches_from, check_epochs, memory_pool_bytes,
-                             reduce_epoch, restore_run, save_run, step_scheduler)
+from .train_policies import (InterruptFlag, TrainingInterrupted, batches_from, check_epochs, check_scheduler_interval,
+                             memory_pool_bytes, reduce_epoch, restore_run, save_run, step_scheduler)
 
 __all__ = ["fit", "evaluate", "train_step", "write_history", "NonFiniteError", "TrainingInterrupted",
            "HISTORY_KEYS"]
@@ -62,7 +62,7 @@ def train_step(model, loss_fn, optimizer, x, y, amp=None):
 
 def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=None, scheduler=None,
         out_dir=None, resume=None, progress=True, skip_nonfinite=False, comm=None, log=print,
-        plot=True, callbacks=(), amp=None, config=None, overwrite=False):
+        plot=True, callbacks=(), amp=None, config=None, overwrite=False, scheduler_interval="epoch"):
     """Train ``model`` for ``epochs`` epochs; returns the history (dict of per-epoch lists,
     and "step_loss": the loss of every step).
 
@@ -74,11 +74,15 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
     skip_nonfinite: undo and skip steps that leave NaN/inf instead of stopping.
     comm: a minicnn.distributed communicator; only its rank 0 prints and writes files.
     callbacks: see the module docstring. amp: a minicnn.amp.MixedPrecision.
+    scheduler_interval: "epoch" (``scheduler.step()`` after each epoch) or "step" (after each
+    step that was kept, for schedules counted in batches such as
+    ``CosineAnnealingLR(optimizer, T_max=epochs * len(train_loader))``).
     """
     from tqdm.auto import tqdm
     from .run_dir import RunDirectoryError, check_writable, holds_run
 
     check_epochs(epochs)
+    check_scheduler_interval(scheduler, scheduler_interval)
     if resume and overwrite:
         raise ValueError("fit: resume continues the run in out_dir and overwrite replaces it; pass one of them")
     loss_fn = loss_fn or _default_loss
@@ -127,6 +131,8 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                     continue
                 loss_sum, correct, count = loss_sum + value * len(y), correct + _correct(logits, y), count + len(y)
                 history["step_loss"].append(value)
+                if scheduler_interval == "step":
+                    scheduler.step()
                 _notify(callbacks, "on_step_end", model, step, value)
                 now = time.perf_counter()
                 seconds, tick = seconds + now - tick, now
@@ -146,7 +152,8 @@ def fit(model, optimizer, train_loader, test_loader=None, epochs=10, loss_fn=Non
                 result = evaluate(model, test_loader, loss_fn, progress=progress and main, comm=comm)
                 history["test_loss"].append(result["loss"])
                 history["test_acc"].append(result["accuracy"])
-            step_scheduler(scheduler, history)
+            if scheduler_interval == "epoch":
+                step_scheduler(scheduler, history)
             _notify(callbacks, "on_epoch_end", model, epoch, history)
             if main:
                 log(_epoch_line(history, epoch, epochs))

@@ -108,6 +108,17 @@ def reduce_epoch(model, comm, loss_sum, correct, count):
     return loss_sum, correct, count
 
 
+def check_scheduler_interval(scheduler, interval):
+    """fit's scheduler_interval: "epoch" or "step"; "step" needs a scheduler that steps without a metric."""
+    if interval not in ("epoch", "step"):
+        raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'step', got {interval!r}")
+    if interval == "step":
+        if scheduler is None:
+            raise ValueError("fit: scheduler_interval='step' needs a scheduler, got None")
+        if hasattr(scheduler, "mode") and hasattr(scheduler, "patience"):
+            raise ValueError("fit: ReduceLROnPlateau needs an epoch's metric; use scheduler_interval='epoch'")
+
+
 def step_scheduler(scheduler, history):
     if scheduler is None:
         return

@@ -99,6 +99,17 @@ def test_every_n_looks_at_every_nth_step_and_remove_drops_the_hooks(rng):
         LayerStats(every=0)
 
 
+def test_every_epoch_gets_gradient_statistics_even_when_shorter_than_every(rng):
+    model, stats, history = net(), LayerStats(every=10), {}
+    stats.on_fit_start(model)
+    for epoch in range(3):                                   # 2 steps an epoch, a look every 10th
+        for i, (x, y) in enumerate(batches(rng, 2), start=1):
+            stats.on_step_end(model, i, step(model, x, y))
+        stats.on_epoch_end(model, epoch, history)
+    assert [entry["steps"] for entry in history["layer_stats"]] == [1, 1, 1]
+    assert all("grad_mean_abs" in entry["params"]["0.weight"] for entry in history["layer_stats"])
+
+
 # --- TensorBoard ------------------------------------------------------------------------------
 
 def read_events(log_dir):

@@ -115,3 +115,46 @@ def test_skip_nonfinite_skips_bad_steps_and_goes_on():
                   skip_nonfinite=True, loss_fn=nan_on_third)
     assert any("step 3: loss is nan" in m and "step skipped" in m for m in messages)
     assert np.isfinite(history["train_loss"][-1])
+
+
+class _LrLog:
+    """A callback that notes the lr each kept step ran with (read after the step, before the scheduler's next)."""
+
+    def __init__(self, opt):
+        self.opt, self.lrs = opt, []
+
+    def on_step_end(self, model, step, value):
+        self.lrs.append(self.opt.param_groups[0]["lr"])
+
+
+def test_a_per_step_schedule_is_stepped_after_every_kept_step():
+    model = mlp()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    train, test = loaders()
+    steps = 2 * len(train)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    log = _LrLog(opt)
+    fit(model, opt, train, test, epochs=2, scheduler=sched, scheduler_interval="step", progress=False,
+        log=lambda s: None, callbacks=[log])
+    seen = log.lrs
+    # after step t (1-based) the scheduler has stepped t times: lr = 0.01 * (1 + cos(pi t / T)) / 2
+    expected = [0.01 * (1 + np.cos(np.pi * t / steps)) / 2 for t in range(1, steps + 1)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12, atol=1e-15)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)   # annealed to eta_min at the end
+
+
+@pytest.mark.parametrize("interval, scheduler, message", [
+    ("batch", None, "scheduler_interval must be 'epoch' or 'step', got 'batch'"),
+    ("step", None, "scheduler_interval='step' needs a scheduler"),
+    ("step", "plateau", "ReduceLROnPlateau needs an epoch's metric"),
+])
+def test_bad_scheduler_interval_is_refused_before_training(interval, scheduler, message):
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = optim.lr_scheduler.ReduceLROnPlateau(opt) if scheduler == "plateau" else None
+    before = weights(model)
+    with pytest.raises(ValueError, match=message):
+        fit(model, opt, *loaders(), epochs=1, scheduler=sched, scheduler_interval=interval, progress=False,
+            log=lambda s: None)
+    for key, value in weights(model).items():
+        np.testing.assert_array_equal(value, before[key])

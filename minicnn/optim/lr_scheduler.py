@@ -1,8 +1,10 @@
-"""Learning-rate schedules: StepLR, MultiStepLR, ReduceLROnPlateau (PyTorch semantics).
+"""Learning-rate schedules: StepLR, MultiStepLR, CosineAnnealingLR, ReduceLROnPlateau
+(PyTorch semantics).
 
 A scheduler writes ``group["lr"]`` of its optimizer; call ``scheduler.step()`` once per
 epoch after the optimizer's steps (``ReduceLROnPlateau.step(metric)`` with the validation
-loss or error). ``state_dict()`` is a dict of plain numbers and lists (no optimizer), so a
+loss or error), or, for a schedule counted in batches (``CosineAnnealingLR(opt, T_max=steps)``),
+once after every ``optimizer.step()``: ``fit(..., scheduler_interval="step")`` does that. ``state_dict()`` is a dict of plain numbers and lists (no optimizer), so a
 checkpoint can store it next to the optimizer's.
 """
 import math
@@ -89,6 +91,27 @@ class MultiStepLR(LRScheduler):
     def get_lr(self):
         count = Counter(self.milestones)[self.last_epoch]
         return [group["lr"] * self.gamma ** count for group in self.optimizer.param_groups]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Half a cosine from the initial lr down to ``eta_min`` over ``T_max`` steps of the scheduler
+    (epochs, or batches when stepped per batch) (Loshchilov & Hutter, SGDR, without restarts):
+
+        lr_t = eta_min + (initial_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    t = ``last_epoch``, the number of ``step()`` calls. The closed form above is computed at every
+    step (PyTorch's recursive form gives the same values up to rounding); past T_max the cosine
+    goes on, as in PyTorch, rising again."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
+        check_number("CosineAnnealingLR", "eta_min", eta_min, "a finite number >= 0", lambda v: v >= 0)
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        share = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (base - self.eta_min) * share for base in self.base_lrs]
 
 
 class ReduceLROnPlateau(_SchedulerState):

@@ -1,4 +1,5 @@
-"""StepLR, MultiStepLR, ReduceLROnPlateau: PyTorch's lr sequences and state_dict round trips."""
+"""StepLR, MultiStepLR, CosineAnnealingLR, ReduceLROnPlateau: PyTorch's lr sequences and
+state_dict round trips."""
 import json
 
 import numpy as np
@@ -34,6 +35,8 @@ EPOCH_SCHEDULES = [
     ("StepLR", dict(step_size=3, gamma=0.5)),
     ("StepLR", dict(step_size=1)),
     ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.1)),
+    ("CosineAnnealingLR", dict(T_max=7)),
+    ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01)),     # 12 steps: past T_max the cosine rises
 ]
 
 
@@ -78,6 +81,15 @@ def test_step_lr_hand_sequence():
     assert sched.get_last_lr() == pytest.approx([0.001])
 
 
+def test_cosine_hand_sequence_halves_at_the_middle_and_ends_at_eta_min():
+    opt = make_sgd(1.0)
+    sched = lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.2)
+    # 0.2 + 0.8 * (1 + cos(pi t / 4)) / 2 for t = 0..4
+    np.testing.assert_allclose(lr_sequence(opt, sched, 4), [1.0, 0.2 + 0.4 * (1 + 0.5 ** 0.5), 0.6,
+                                                            0.2 + 0.4 * (1 - 0.5 ** 0.5)], rtol=1e-15)
+    assert sched.get_last_lr() == pytest.approx([0.2], rel=1e-15)
+
+
 def test_plateau_divides_by_ten_after_patience_bad_epochs():
     opt = make_sgd(0.01)
     sched = lr_scheduler.ReduceLROnPlateau(opt, patience=2)
@@ -91,6 +103,7 @@ def test_plateau_divides_by_ten_after_patience_bad_epochs():
 @pytest.mark.parametrize("make, metrics", [
     (lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5), None),
     (lambda o: lr_scheduler.MultiStepLR(o, milestones=[1, 3, 4]), None),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=8, eta_min=0.001), None),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=1, cooldown=1), METRICS),
 ])
 def test_scheduler_state_dict_round_trip_continues_identically(make, metrics):
@@ -116,6 +129,8 @@ def test_scheduler_state_dict_round_trip_continues_identically(make, metrics):
     (lambda o: lr_scheduler.StepLR(o, step_size=0), "step_size=0"),
     (lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=-1), "gamma=-1"),
     (lambda o: lr_scheduler.MultiStepLR(o, milestones=[2, -1]), "milestones"),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=0), "T_max=0"),
+    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=-1e-3), "eta_min"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, factor=1.0), "factor=1.0"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, mode="best"), "mode='best'"),
     (lambda o: lr_scheduler.ReduceLROnPlateau(o, threshold_mode="pct"), "threshold_mode='pct'"),

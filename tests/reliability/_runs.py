@@ -13,7 +13,8 @@ from minicnn import nn, optim
 from minicnn.data import ArrayDataset, DataLoader, transforms
 from minicnn.train import fit
 
-RECIPES = ("plateau", "augment")
+RECIPES = ("plateau", "augment", "cosine")
+INTERVAL = {"cosine": "step"}      # fit's scheduler_interval per recipe (default "epoch")
 
 
 def blobs(n, seed):
@@ -31,6 +32,7 @@ def build(recipe):
     plateau: BatchNorm (cumulative running averages through num_batches_tracked), dropout,
              SGD with momentum and weight decay, ReduceLROnPlateau with a cooldown.
     augment: random crops and flips drawn per batch, a prefetching loader, Adam and StepLR.
+    cosine:  Adam and CosineAnnealingLR over 18 steps (3 epochs of 6), stepped after each batch.
     """
     mc.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 24), nn.BatchNorm1d(24, momentum=None), nn.ReLU(),
@@ -47,6 +49,10 @@ def build(recipe):
         sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
         augment = transforms.Compose([transforms.RandomCrop(4, padding=1), transforms.RandomHorizontalFlip()])
         train = DataLoader(blobs(90, seed=0), batch_size=16, shuffle=True, seed=3, transform=augment, prefetch=2)
+    elif recipe == "cosine":
+        opt = optim.Adam(model.parameters(), lr=5e-3)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=18)
+        train = DataLoader(blobs(90, seed=0), batch_size=16, shuffle=True, seed=3)
     else:
         raise ValueError(f"unknown recipe {recipe!r}; expected one of {RECIPES}")
     return model, opt, sched, train, test
@@ -56,7 +62,8 @@ def run(recipe, out_dir, epochs, resume=False, loss_fn=None):
     """Train ``recipe`` for ``epochs`` epochs into ``out_dir``; returns (model, optimizer, scheduler, history)."""
     model, opt, sched, train, test = build(recipe)
     history = fit(model, opt, train, test, epochs=epochs, scheduler=sched, out_dir=out_dir, resume=resume,
-                  progress=False, log=lambda s: None, loss_fn=loss_fn, plot=False)
+                  progress=False, log=lambda s: None, loss_fn=loss_fn, plot=False,
+                  scheduler_interval=INTERVAL.get(recipe, "epoch"))
     return model, opt, sched, history
 
 

@@ -3,6 +3,7 @@ checked before anything is loaded, and a library error is one line ``error: ...`
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import tempfile
 
@@ -94,6 +95,20 @@ def test_resume_with_changed_flags_names_each_differing_value(tmp_path, data):
     assert "momentum: saved None, given 0.9" in err
 
 
+def test_lr_schedule_cosine_anneals_to_zero_over_the_run_and_is_part_of_the_config(tmp_path, data):
+    out = tmp_path / "run"
+    code, _, err = run_main(MNIST_CNN, base(data, out)[:-5] + ["--epochs", "2", "--no-progress", "--out", str(out),
+                                                                "--lr-schedule", "cosine"])
+    assert code == 0, err
+    meta = load_checkpoint(out / "last.npz")["meta"]
+    assert meta["config"]["lr_schedule"] == "cosine"
+    assert meta["config"]["scheduler"] == "CosineAnnealingLR(T_max=4) per step"     # 32 images / 16, 2 epochs
+    lrs = json.loads((out / "history.json").read_text())["lr"]
+    assert lrs[0] == pytest.approx(0.0005) and lrs[1] == pytest.approx(0.0, abs=1e-12)   # half way, then 0
+    code, _, err = run_main(MNIST_CNN, base(data, out) + ["--resume"])             # constant now: refused
+    assert code == 1 and "lr_schedule: saved 'cosine', given 'constant'" in err
+
+
 def test_resume_of_an_out_without_a_run_is_refused(tmp_path, data):
     code, _, err = run_main(MNIST_CNN, base(data, tmp_path / "empty") + ["--resume"])
     assert code == 1 and "holds no run to continue" in err
@@ -165,6 +180,7 @@ OPTIONS = st.fixed_dictionaries({}, optional={
     "--seed": st.sampled_from(["0", "3", "-1", "x"]),
     "--dataset": st.sampled_from(["mnist", "fashion-mnist", "cifar10", "imagenet"]),
     "--resize": st.sampled_from(["32"]),
+    "--lr-schedule": st.sampled_from(["constant", "cosine", "linear"]),
 })
 FLAGS = st.lists(st.sampled_from(["--resume", "--overwrite", "--skip-nonfinite", "--no-normalize"]), unique=True)
 
