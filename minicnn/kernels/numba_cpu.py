@@ -186,15 +186,31 @@ def gemm_output_to_nchw(y_cols, bias, out):
 @njit(parallel=True)
 def nchw_to_gemm_layout(gy, gY, bias_grad):
     """gY[o, n*P + q] = gy[n, o, q], and bias_grad[o] = the sum of those values (accumulated
-    in float64), in one pass; one thread per output channel."""
+    in float64 over four running sums, so the adds do not wait on each other), in one pass;
+    one thread per output channel."""
     N, O, P = gy.shape
     for o in prange(O):
-        total = 0.0
+        s0 = s1 = s2 = s3 = 0.0
         for n in range(N):
-            dst = n * P
-            for q in range(P):
-                v = gy[n, o, q]
-                gY[o, dst + q] = v
-                total += v
-        bias_grad[o] = total
-    return gY
+            src = gy[n, o]
+            dst = gY[o, n * P:(n + 1) * P]
+            q = 0
+            while q + 4 <= P:
+                v0 = src[q]
+                v1 = src[q + 1]
+                v2 = src[q + 2]
+                v3 = src[q + 3]
+                dst[q] = v0
+                dst[q + 1] = v1
+                dst[q + 2] = v2
+                dst[q + 3] = v3
+                s0 += v0
+                s1 += v1
+                s2 += v2
+                s3 += v3
+                q += 4
+            while q < P:
+                dst[q] = src[q]
+                s0 += src[q]
+                q += 1
+        bias_grad[o] = (s0 + s1) + (s2 + s3)
