@@ -37,7 +37,17 @@ def conv_summary(row):
     tuned = " (autotuned)" if row["config"].get("conv_benchmark") else ""
     allocator = row["config"].get("allocator")
     tuned += f"; allocator {allocator}" if allocator else ""
+    saved = row["config"].get("saved_columns_mb")
+    tuned += f"; saved columns cap {saved} MB" if saved is not None else ""
     return f"{algorithm}{tuned}: {counts}" if counts else algorithm + tuned
+
+
+def machine_summary(row):
+    """"AMD EPYC, avx2" / "Intel(R) Xeon(R) Processor, avx512f": which CPU a row was measured on."""
+    m = row.get("machine") or {}
+    flags = m.get("flags", "").split()
+    widest = "avx512f" if "avx512f" in flags else ("avx2" if "avx2" in flags else (flags[-1] if flags else "?"))
+    return f"{m.get('cpu', '?')}, {widest}"
 
 
 def threads_summary(row):
@@ -57,27 +67,28 @@ def load_summary(row):
 
 def step_table(rows):
     out = ["| model | batch | conv algorithm | minicnn median s (min) | PyTorch median s (min) | ratio time | "
-           "minicnn img/s | peak RSS minicnn / PyTorch MB | ratio RSS | threads | load | date | command |",
-           "|" + "---|" * 13]
+           "minicnn img/s | peak RSS minicnn / PyTorch MB | ratio RSS | threads | load | machine | date | command |",
+           "|" + "---|" * 14]
     for r in rows:
         m, t = r["result"]["minicnn"], r["result"].get("torch")
         out.append(f"| {r['name']} | {r['config']['batch_size']} | {conv_summary(r)} | {fmt(m['median_s'])} ({fmt(m['min_s'])}) | "
                    f"{fmt(t and t['median_s'])} ({fmt(t and t['min_s'])}) | {fmt(r['result'].get('ratio_median'), digits=2)}x | "
                    f"{m['images_per_s']:.1f} | {m['peak_rss_mb']:.0f} / {fmt(t and t['peak_rss_mb'], digits=0)} | "
                    f"{fmt(r['result'].get('ratio_rss'), digits=2)}x | {threads_summary(r)} | {load_summary(r)} | "
-                   f"{r['date']} | `{r['command']}` |")
+                   f"{machine_summary(r)} | {r['date']} | `{r['command']}` |")
     return out
 
 
 def op_table(rows):
     out = ["| op [algorithm] | minicnn fwd ms | minicnn fwd+bwd ms (min) | PyTorch fwd ms | PyTorch fwd+bwd ms | "
-           "ratio fwd | ratio fwd+bwd | load | date |", "|" + "---|" * 9]
+           "ratio fwd | ratio fwd+bwd | load | machine | date |", "|" + "---|" * 10]
     for r in rows:
         m, t = r["result"]["minicnn"], r["result"].get("torch")
         out.append(f"| {r['name']} | {fmt(m['forward_s'], 1e3, 1)} | {fmt(m['fwd_bwd_s'], 1e3, 1)} "
                    f"({fmt(m.get('fwd_bwd_min_s'), 1e3, 1)}) | "
                    f"{fmt(t and t['forward_s'], 1e3, 1)} | {fmt(t and t['fwd_bwd_s'], 1e3, 1)} | "
-                   f"{fmt(r['result'].get('ratio_forward'), digits=2)}x | {fmt(r['result'].get('ratio_fwd_bwd'), digits=2)}x | {load_summary(r)} | {r['date']} |")
+                   f"{fmt(r['result'].get('ratio_forward'), digits=2)}x | {fmt(r['result'].get('ratio_fwd_bwd'), digits=2)}x | {load_summary(r)} | "
+                   f"{machine_summary(r)} | {r['date']} |")
     return out
 
 

@@ -173,9 +173,11 @@ def main():
         print(f"  ratio minicnn/PyTorch: time {result['ratio_median']:.2f}x (min {result['ratio_min']:.2f}x), "
               f"peak RSS {result['ratio_rss']:.2f}x")
     if not args.no_record:
-        record("step", args.model, {"batch_size": args.batch_size, "input": list(shape), "steps": args.steps,
-                                    "threads": args.threads, "algorithm": args.algorithm,
-                                    "conv_benchmark": args.conv_benchmark, "allocator": allocator()}, result)
+        config = {"batch_size": args.batch_size, "input": list(shape), "steps": args.steps, "threads": args.threads,
+                  "algorithm": args.algorithm, "conv_benchmark": args.conv_benchmark, "allocator": allocator()}
+        if args.saved_columns_mb is not None:      # a row of its own (the default's rows keep their key)
+            config["saved_columns_mb"] = args.saved_columns_mb
+        record("step", args.model, config, result)
 
 
 if __name__ == "__main__":
