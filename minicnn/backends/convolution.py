@@ -37,7 +37,9 @@ conv2/conv4 and ResNet-18's 64-channel layers, 1.0x at VGG's 512->512 @28 and 1.
 3.27 s, ResNet-18 b32 3.96 vs 5.73 s, VGG-11 b16 4.71 vs 5.79 s). So "auto" without the
 autotuner uses im2col (``WINOGRAD_BY_DEFAULT = False``); set it True to follow the cost model,
 force ``algorithm = "winograd"``, or let ``benchmark = True`` measure. Winograd does keep less
-memory (ResNet-18 b32 peak RSS 1511 vs 2879 MB).
+memory (ResNet-18 b32 peak RSS 1511 vs 2879 MB). On a 2-core AVX2 machine (AMD EPYC, no
+AVX-512) it was slower too: the AlexNet b64 step was 1.61x PyTorch's with Winograd forced and
+1.04x with im2col (benchmarks/ANALYSIS.md).
 
 The autotuner (``benchmark = True``, the role of torch.backends.cudnn.benchmark) runs each
 candidate's forward once to warm up (Numba compiles on first use), then once timed, on the
