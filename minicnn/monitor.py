@@ -75,7 +75,9 @@ class LayerStats:
                     self._handles.append(module.register_forward_hook(self._relu_hook(name)))
 
     def on_step_end(self, model, step, loss_value):
-        if (step - 1) % self.every:      # steps 1, 1 + every, ... of each epoch: every epoch gets a look
+        # steps 1, 1 + every, ... of each epoch, and the first step seen in an epoch (one resumed
+        # mid-epoch starts elsewhere): every epoch gets a look
+        if self._steps and (step - 1) % self.every:
             return
         self._steps += 1
         for name, p in model.named_parameters():

@@ -108,6 +108,10 @@ def test_every_epoch_gets_gradient_statistics_even_when_shorter_than_every(rng):
         stats.on_epoch_end(model, epoch, history)
     assert [entry["steps"] for entry in history["layer_stats"]] == [1, 1, 1]
     assert all("grad_mean_abs" in entry["params"]["0.weight"] for entry in history["layer_stats"])
+    for i, (x, y) in enumerate(batches(rng, 3), start=4):    # an epoch resumed at its step 4
+        stats.on_step_end(model, i, step(model, x, y))
+    stats.on_epoch_end(model, 3, history)
+    assert history["layer_stats"][-1]["steps"] == 1 and "grad_mean_abs" in history["layer_stats"][-1]["params"]["0.weight"]
 
 
 # --- TensorBoard ------------------------------------------------------------------------------
