@@ -38,6 +38,25 @@ def _valid_range(offset, stride, size, out):
     return lo, hi
 
 
+@njit(inline="always")
+def row_sum(row):
+    """Σ row in float64, over four running sums (an FP sum in one register is latency-bound:
+    each add waits for the last; four independent ones keep the adder busy)."""
+    n = row.size
+    s0 = s1 = s2 = s3 = 0.0
+    i = 0
+    while i + 4 <= n:
+        s0 += row[i]
+        s1 += row[i + 1]
+        s2 += row[i + 2]
+        s3 += row[i + 3]
+        i += 4
+    while i < n:
+        s0 += row[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 def window_index(H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo):
     """index (kh*kw, Ho*Wo) int32: for window offset k = (i, j) and output position p = (oh, ow),
     the flat position h*W + w in an input plane that p reads (h = oh*sh - ph + i*dh, the same
@@ -186,31 +205,13 @@ def gemm_output_to_nchw(y_cols, bias, out):
 @njit(parallel=True)
 def nchw_to_gemm_layout(gy, gY, bias_grad):
     """gY[o, n*P + q] = gy[n, o, q], and bias_grad[o] = the sum of those values (accumulated
-    in float64 over four running sums, so the adds do not wait on each other), in one pass;
-    one thread per output channel."""
+    in float64 by ``row_sum`` while the row is still in cache); one thread per output channel."""
     N, O, P = gy.shape
     for o in prange(O):
-        s0 = s1 = s2 = s3 = 0.0
+        total = 0.0
         for n in range(N):
             src = gy[n, o]
-            dst = gY[o, n * P:(n + 1) * P]
-            q = 0
-            while q + 4 <= P:
-                v0 = src[q]
-                v1 = src[q + 1]
-                v2 = src[q + 2]
-                v3 = src[q + 3]
-                dst[q] = v0
-                dst[q + 1] = v1
-                dst[q + 2] = v2
-                dst[q + 3] = v3
-                s0 += v0
-                s1 += v1
-                s2 += v2
-                s3 += v3
-                q += 4
-            while q < P:
-                dst[q] = src[q]
-                s0 += src[q]
-                q += 1
-        bias_grad[o] = (s0 + s1) + (s2 + s3)
+            gY[o, n * P:(n + 1) * P] = src
+            total += row_sum(src)
+        bias_grad[o] = total
+    return gY
