@@ -108,6 +108,11 @@ def reduce_epoch(model, comm, loss_sum, correct, count):
     return loss_sum, correct, count
 
 
+def _needs_metric(scheduler):
+    """ReduceLROnPlateau (duck-typed): its step() takes the epoch's metric."""
+    return hasattr(scheduler, "mode") and hasattr(scheduler, "patience")
+
+
 def check_scheduler_interval(scheduler, interval):
     """fit's scheduler_interval: "epoch" or "step"; "step" needs a scheduler that steps without a metric."""
     if interval not in ("epoch", "step"):
@@ -115,14 +120,14 @@ def check_scheduler_interval(scheduler, interval):
     if interval == "step":
         if scheduler is None:
             raise ValueError("fit: scheduler_interval='step' needs a scheduler, got None")
-        if hasattr(scheduler, "mode") and hasattr(scheduler, "patience"):
+        if _needs_metric(scheduler):
             raise ValueError("fit: ReduceLROnPlateau needs an epoch's metric; use scheduler_interval='epoch'")
 
 
 def step_scheduler(scheduler, history):
     if scheduler is None:
         return
-    if hasattr(scheduler, "mode") and hasattr(scheduler, "patience"):  # ReduceLROnPlateau
+    if _needs_metric(scheduler):
         scheduler.step(history["test_loss"][-1] if history["test_loss"] else history["train_loss"][-1])
     else:
         scheduler.step()

@@ -4,7 +4,8 @@
 A scheduler writes ``group["lr"]`` of its optimizer; call ``scheduler.step()`` once per
 epoch after the optimizer's steps (``ReduceLROnPlateau.step(metric)`` with the validation
 loss or error), or, for a schedule counted in batches (``CosineAnnealingLR(opt, T_max=steps)``),
-once after every ``optimizer.step()``: ``fit(..., scheduler_interval="step")`` does that. ``state_dict()`` is a dict of plain numbers and lists (no optimizer), so a
+once after every ``optimizer.step()``: ``fit(..., scheduler_interval="step")`` does that.
+``state_dict()`` is a dict of plain numbers and lists (no optimizer), so a
 checkpoint can store it next to the optimizer's.
 """
 import math
